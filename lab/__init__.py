@@ -1,0 +1,1 @@
+"""The flannel-ansible test lab (systemd-nspawn hosts on a bridge)."""
