@@ -18,6 +18,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,7 @@ class Config:
             cache=Path(env.get("FLAB_CACHE", str(PROJECT / ".cache"))).resolve(),
             cidr=cidr,
             bridge=env.get("FLAB_BRIDGE", "flab0"),
+            prefix=env.get("FLAB_PREFIX", "flab"),
             port=int(env.get("FLAB_PORT", "8089")),
             mirror=env.get("FLAB_MIRROR", "http://deb.debian.org/debian"),
             flannel_network=flannel,
@@ -104,7 +106,12 @@ class Config:
     @property
     def markers(self) -> tuple[str, ...]:
         """Path prefixes that identify processes and mounts belonging to the lab."""
-        return (str(self.state), str(self.cache / "base" / ".tmp"))
+        return (str(self.state), str(self.build_tmp))
+
+    @property
+    def build_tmp(self) -> Path:
+        """Where base trees are built before they are moved into the cache."""
+        return self.cache / "base" / ".tmp"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -238,6 +245,17 @@ def processes() -> Iterator[tuple[int, list[str], str]]:
         yield pid, [a.decode(errors="replace") for a in argv if a], root
 
 
+def under(path: str, top: str) -> bool:
+    """True when `path` is `top` or inside it (so /a/lab-2 is not under /a/lab)."""
+    top = top.rstrip("/") or "/"
+    return path.rstrip("/") == top or path.startswith(top.rstrip("/") + "/")
+
+
+def mentions(argv: Sequence[str], top: str) -> bool:
+    """True when an argument names `top` or a path inside it, also as in --opt=PATH:X."""
+    return any(under(part, top) for arg in argv for part in re.split(r"[=:,\s]", arg))
+
+
 def lab_pids(cfg: Config) -> list[int]:
     """Processes that belong to the lab: by argv or by root directory under a marker path."""
     me = {os.getpid(), os.getppid()}
@@ -245,10 +263,7 @@ def lab_pids(cfg: Config) -> list[int]:
     for pid, argv, root in processes():
         if pid in me:
             continue
-        text = " ".join(argv)
-        if any(m in text for m in cfg.markers) or any(
-            root == m or root.startswith(m) for m in cfg.markers if root != "/"
-        ):
+        if any(mentions(argv, m) or (root != "/" and under(root, m)) for m in cfg.markers):
             found.append(pid)
     return found
 
@@ -258,7 +273,7 @@ def lab_mounts(cfg: Config) -> list[str]:
     points = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         point = line.split()[4].replace("\\040", " ")
-        if any(point == m or point.startswith(m) for m in cfg.markers):
+        if any(under(point, m) for m in cfg.markers):
             points.append(point)
     return sorted(set(points), key=lambda p: p.count("/"), reverse=True)
 
@@ -307,7 +322,7 @@ def base_tree(cfg: Config, release: str) -> Path:
     tree = cfg.cache / "base" / release
     if (tree / ".flab-complete").exists():
         return tree
-    tmp = cfg.cache / "base" / f".tmp-{release}"
+    tmp = cfg.build_tmp / release
     unmount_all(cfg)
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -446,8 +461,7 @@ Wants=network-pre.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=ip link set host0 up
-ExecStart=ip addr replace {ip}/{cfg.cidr.prefixlen} dev host0
+ExecStart=/bin/sh -c 'ip link set host0 up && ip addr replace {ip}/{cfg.cidr.prefixlen} dev host0'
 
 [Install]
 WantedBy=multi-user.target network-online.target
@@ -527,7 +541,22 @@ def supervise(cfg: Config, name: str) -> int:
     env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
     while True:
         child = subprocess.Popen(nspawn_argv(cfg, name), env=env, stdin=subprocess.DEVNULL)
-        attach_netns(name, child.pid)
+        if attach_netns(name, child.pid):
+            # Also set the address from outside: the host's own flab-net.service does the
+            # same, but early-boot unit failures must not cost a host its address.
+            ip = cfg.host_ip(int(name[len(cfg.prefix) :]))
+            addr = [
+                "ip",
+                "-n",
+                name,
+                "addr",
+                "replace",
+                f"{ip}/{cfg.cidr.prefixlen}",
+                "dev",
+                "host0",
+            ]
+            subprocess.run(["ip", "-n", name, "link", "set", "host0", "up"], capture_output=True)
+            subprocess.run(addr, capture_output=True)
         code = child.wait()
         if stopping or code != REBOOT_EXIT:
             return code
@@ -804,13 +833,12 @@ def stop_host(cfg: Config, name: str) -> None:
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
     for p in lab_pids(cfg):
-        text = " ".join(processes_argv(p))
-        if str(hdir) in text or _root_under(p, hdir):
+        if mentions(processes_argv(p), str(hdir)) or _root_under(p, hdir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(p, signal.SIGKILL)
     subprocess.run(["ip", "netns", "delete", name], capture_output=True)
     for point in lab_mounts(cfg):
-        if point.startswith(str(hdir)):
+        if under(point, str(hdir)):
             subprocess.run(["umount", "-l", point], capture_output=True)
     shutil.rmtree(hdir, ignore_errors=True)
 
@@ -824,7 +852,7 @@ def processes_argv(pid: int) -> list[str]:
 
 def _root_under(pid: int, path: Path) -> bool:
     try:
-        return os.readlink(f"/proc/{pid}/root").startswith(str(path))
+        return under(os.readlink(f"/proc/{pid}/root"), str(path))
     except OSError:
         return False
 
@@ -873,8 +901,7 @@ def down(cfg: Config) -> None:
     # 4. State, and the half-built trees a killed build may have left in the cache.
     if cfg.state.exists():
         shutil.rmtree(cfg.state)
-    for tmp in (cfg.cache / "base").glob(".tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(cfg.build_tmp, ignore_errors=True)
     cfg.inventory.unlink(missing_ok=True)
     leftovers = leftover_report(cfg)
     if leftovers:

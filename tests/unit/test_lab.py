@@ -134,3 +134,14 @@ def test_down_on_nothing_is_clean(cfg, monkeypatch):
     labctl.down(cfg)
     assert labctl.leftover_report(cfg) == []
     assert not cfg.state.exists()
+
+
+def test_marker_paths_match_on_path_boundaries():
+    assert labctl.under("/var/lib/flannel-lab/hosts/flab1", "/var/lib/flannel-lab")
+    assert labctl.under("/var/lib/flannel-lab", "/var/lib/flannel-lab/")
+    assert not labctl.under("/var/lib/flannel-lab-etcd/hosts", "/var/lib/flannel-lab")
+    assert not labctl.under("/s/hosts/flab10", "/s/hosts/flab1")
+    argv = ["systemd-nspawn", "--bind=/s/hosts/flab1/var-lib-docker:/var/lib/docker"]
+    assert labctl.mentions(argv, "/s/hosts/flab1")
+    assert not labctl.mentions(argv, "/s/hosts/flab")
+    assert not labctl.mentions(["python3", "-m", "lab", "_serve", "/s-2/repo"], "/s")
