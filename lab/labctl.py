@@ -96,6 +96,10 @@ class Config:
     def host_ip(self, index: int) -> ipaddress.IPv4Address:
         return self.cidr.network_address + 10 + index
 
+    def is_host(self, name: str) -> bool:
+        """True for names of this lab's hosts (flab1, flab2, ...; not flab0 or flabx1)."""
+        return re.fullmatch(re.escape(self.prefix) + r"[0-9]+", name) is not None
+
     def host_dir(self, name: str) -> Path:
         return self.state / "hosts" / name
 
@@ -563,17 +567,50 @@ def supervise(cfg: Config, name: str) -> int:
         log(f"{name} rebooted; starting it again")
 
 
-def attach_netns(name: str, nspawn: int, timeout: float = 30) -> bool:
-    """Name the machine's network namespace (ip netns exec NAME ...), again after a reboot."""
+def attach_netns(name: str, nspawn: int, timeout: float = 30) -> int | None:
+    """Name the machine's network namespace (ip netns exec NAME ...), again after a reboot.
+
+    Returns the machine's init PID, or None when it did not appear in time.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         init = container_init(nspawn)
         if init:
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
             cmd = ["ip", "netns", "attach", name, str(init)]
-            return subprocess.run(cmd, capture_output=True).returncode == 0
+            subprocess.run(cmd, capture_output=True, check=True)
+            return init
         time.sleep(0.1)
-    return False
+    return None
+
+
+def lab_netns(cfg: Config) -> list[str]:
+    netns = Path("/run/netns")
+    return sorted(n.name for n in netns.iterdir() if cfg.is_host(n.name)) if netns.exists() else []
+
+
+def lab_links(cfg: Config) -> list[str]:
+    """The lab bridge and host-side veths (vb-flab1, ...) that still exist."""
+    return sorted(
+        n.name
+        for n in Path("/sys/class/net").iterdir()
+        if n.name == cfg.bridge or (n.name.startswith("vb-") and cfg.is_host(n.name[3:]))
+    )
+
+
+def netns_pids(names: Iterable[str]) -> list[int]:
+    """Processes living in the named network namespaces (a machine's init and all below)."""
+    inodes = set()
+    for name in names:
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(f"/run/netns/{name}").st_ino)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and inodes:
+            with contextlib.suppress(OSError):
+                if os.stat(entry / "ns" / "net").st_ino in inodes:
+                    found.append(int(entry.name))
+    return found
 
 
 def start_host(cfg: Config, name: str) -> int:
@@ -825,6 +862,7 @@ def any_running(cfg: Config) -> bool:
 
 
 def stop_host(cfg: Config, name: str) -> None:
+    """Power one machine off (used when `up` shrinks the lab) and remove its files."""
     hdir = cfg.host_dir(name)
     pid = read_pid(hdir / "supervisor.pid")
     if pid:
@@ -832,10 +870,10 @@ def stop_host(cfg: Config, name: str) -> None:
         deadline = time.monotonic() + 20
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-    for p in lab_pids(cfg):
-        if mentions(processes_argv(p), str(hdir)) or _root_under(p, hdir):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p, signal.SIGKILL)
+    mine = [p for p in lab_pids(cfg) if mentions(processes_argv(p), str(hdir))]
+    for p in mine + netns_pids([name]):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
     subprocess.run(["ip", "netns", "delete", name], capture_output=True)
     for point in lab_mounts(cfg):
         if under(point, str(hdir)):
@@ -848,13 +886,6 @@ def processes_argv(pid: int) -> list[str]:
         return [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
     except OSError:
         return []
-
-
-def _root_under(pid: int, path: Path) -> bool:
-    try:
-        return under(os.readlink(f"/proc/{pid}/root"), str(path))
-    except OSError:
-        return False
 
 
 def down(cfg: Config) -> None:
@@ -878,8 +909,10 @@ def down(cfg: Config) -> None:
     ):
         time.sleep(0.3)
     # 2. Anything left (a killed `up`, a hung machine, ssh masters, the repo server): kill.
+    #    Machines whose nspawn died are found through their named network namespaces.
+    names = lab_netns(cfg)
     for _ in range(5):
-        pids = lab_pids(cfg)
+        pids = lab_pids(cfg) + netns_pids(names)
         if not pids:
             break
         for pid in pids:
@@ -887,13 +920,11 @@ def down(cfg: Config) -> None:
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.3)
     # 3. Named network namespaces, mounts, links.
-    netns = Path("/run/netns")
-    for ns in netns.glob(f"{cfg.prefix}*") if netns.exists() else []:
-        subprocess.run(["ip", "netns", "delete", ns.name], capture_output=True)
+    for name in names:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
     unmount_all(cfg)
-    for link in Path("/sys/class/net").iterdir():
-        if link.name == cfg.bridge or link.name.startswith(f"vb-{cfg.prefix}"):
-            subprocess.run(["ip", "link", "delete", link.name], capture_output=True)
+    for link in lab_links(cfg):
+        subprocess.run(["ip", "link", "delete", link], capture_output=True)
     if shutil.which("iptables"):
         rule = ["FORWARD", "-i", cfg.bridge, "-o", cfg.bridge, "-j", "ACCEPT"]
         while subprocess.run(["iptables", "-D", *rule], capture_output=True).returncode == 0:
@@ -916,15 +947,9 @@ def leftover_report(cfg: Config) -> list[str]:
         found.append(f"processes {pids}")
     if mounts := lab_mounts(cfg):
         found.append(f"mounts {mounts}")
-    links = [
-        n.name
-        for n in Path("/sys/class/net").iterdir()
-        if n.name == cfg.bridge or n.name.startswith(f"vb-{cfg.prefix}")
-    ]
-    if links:
+    if links := lab_links(cfg):
         found.append(f"links {links}")
-    netns = Path("/run/netns")
-    if netns.exists() and (names := [n.name for n in netns.glob(f"{cfg.prefix}*")]):
+    if names := lab_netns(cfg):
         found.append(f"netns {names}")
     if cfg.state.exists():
         found.append(f"state {cfg.state}")

@@ -145,3 +145,8 @@ def test_marker_paths_match_on_path_boundaries():
     assert labctl.mentions(argv, "/s/hosts/flab1")
     assert not labctl.mentions(argv, "/s/hosts/flab")
     assert not labctl.mentions(["python3", "-m", "lab", "_serve", "/s-2/repo"], "/s")
+
+
+def test_host_names_are_prefix_and_number(cfg):
+    assert cfg.is_host("flab1") and cfg.is_host("flab12")
+    assert not cfg.is_host("flab0x") and not cfg.is_host("flabetcd1") and not cfg.is_host("flab")
