@@ -529,8 +529,47 @@ def nspawn_argv(cfg: Config, name: str) -> list[str]:
     ]
 
 
+def cgroup_roots() -> list[Path]:
+    """Mount points of the cgroup2 hierarchy and of a v1 name=systemd one, if present."""
+    roots = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fstype, _, opts = (right.split() + ["", "", ""])[:3]
+        if fstype == "cgroup2" or (fstype == "cgroup" and "name=systemd" in opts):
+            roots.append(Path(left.split()[4]))
+    return roots
+
+
+def lab_cgroups(cfg: Config) -> list[Path]:
+    """The lab's cgroup directories (one per hierarchy), named after the state dir."""
+    return [root / cfg.state.name for root in cgroup_roots()]
+
+
+def join_cgroup(cfg: Config, name: str) -> None:
+    """Move this process into a cgroup of the machine's own.
+
+    nspawn with --keep-unit puts the machine under the caller's cgroup. Machines started
+    from the same cgroup would share one tree and trip over each other's units (systemd
+    fails units "at step CGROUP"), so every machine gets its own.
+    """
+    for top in lab_cgroups(cfg):
+        path = top / name
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+
+def remove_cgroups(cfg: Config) -> None:
+    for top in lab_cgroups(cfg):
+        if top.exists():
+            dirs = sorted((d for d in top.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts))
+            for d in [*dirs, top]:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
+
 def supervise(cfg: Config, name: str) -> int:
     """Run one machine in the foreground; boot it again when it asks to reboot."""
+    join_cgroup(cfg, name)
     stopping = False
     child: subprocess.Popen[bytes] | None = None
 
@@ -919,6 +958,7 @@ def down(cfg: Config) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.3)
+    remove_cgroups(cfg)
     # 3. Named network namespaces, mounts, links.
     for name in names:
         subprocess.run(["ip", "netns", "delete", name], capture_output=True)
@@ -947,6 +987,8 @@ def leftover_report(cfg: Config) -> list[str]:
         found.append(f"processes {pids}")
     if mounts := lab_mounts(cfg):
         found.append(f"mounts {mounts}")
+    if cgroups := [str(c) for c in lab_cgroups(cfg) if c.exists()]:
+        found.append(f"cgroups {cgroups}")
     if links := lab_links(cfg):
         found.append(f"links {links}")
     if names := lab_netns(cfg):
