@@ -27,7 +27,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup venv host-deps flanneld lint unit lab-up lab-down lab-status molecule test demo clean
+.PHONY: help setup venv host-deps flanneld lint unit plan lab-up lab-down lab-status molecule test demo clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -55,6 +55,9 @@ lint: venv ## yamllint, ansible-lint (production, offline), ruff
 
 unit: venv ## pytest: unit and controller-side tests
 	$(BIN)/pytest -q tests
+
+plan: venv ## print the flannel plan for INVENTORY; touches no host
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/plan.yml
 
 lab-up: setup ## boot the lab: N=3 RELEASE=trixie
 	$(BIN)/python -m lab up --hosts $(N) --release $(RELEASE) --flanneld $(FLANNELD)
