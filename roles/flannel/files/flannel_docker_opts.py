@@ -1,0 +1,1 @@
+../../../module_utils/flannel_docker_opts.py
