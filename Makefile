@@ -14,8 +14,10 @@ CACHE_DIR ?= $(CURDIR)/.cache
 N ?= 3
 RELEASE ?= trixie
 INVENTORY ?= inventory/lab/hosts.yml
-# Molecule scenarios run by `make test`, in order.
-SCENARIOS ?= smoke
+# Molecule runs of `make test`, in order: scenario[:VAR=value,...]. The flannel
+# scenario runs once per proven backend, the full cluster once per Debian release.
+SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=udp \
+	flannel:FLANNEL_BACKEND=host-gw docker cluster:LAB_RELEASE=bookworm cluster:LAB_RELEASE=trixie
 
 # The flanneld pin lives in one place: the flannel role's defaults.
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)
@@ -69,9 +71,11 @@ lab-status: ## show the lab's hosts
 	$(PYTHON) -m lab status
 
 molecule: setup ## every molecule scenario on the lab
-	@for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s"; \
-	  $(BIN)/molecule test -s $$s || exit 1; \
+	@for run in $(SCENARIOS); do \
+	  s=$${run%%:*}; vars=$$( [ "$$s" != "$$run" ] && echo "$${run#*:}" | tr ',' ' ' ); \
+	  echo "=== $$vars molecule test -s $$s"; start=$$(date +%s); \
+	  env $$vars $(BIN)/molecule test -s $$s || exit 1; \
+	  echo "=== $$run passed in $$(( $$(date +%s) - start ))s"; \
 	done
 
 test: setup ## the whole suite; leaves nothing running

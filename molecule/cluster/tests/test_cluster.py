@@ -1,0 +1,57 @@
+"""After site.yml: Docker on every node sits on its flannel subnet and containers reach
+the other nodes' containers; the verify play's report says every pair passed."""
+
+import ipaddress
+import json
+import os
+
+import yaml
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+REPORT = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "overlay.json")
+
+
+def subnet_env(host) -> dict[str, str]:
+    text = host.file("/run/flannel/subnet.env").content_string
+    return dict(line.split("=", 1) for line in text.split() if "=" in line)
+
+
+def test_report_says_every_ordered_pair_passed():
+    with open(REPORT) as fh:
+        report = json.load(fh)
+    with open(INVENTORY) as fh:
+        hosts = yaml.safe_load(fh)["all"]["hosts"]
+    n = len(hosts)
+    assert report["ok"] is True
+    assert len(report["nodes"]) == n
+    assert len(report["pairs"]) == n * (n - 1)
+    assert all(p["ping_ok"] and p["tcp_ok"] and p["rtt_ms"] is not None for p in report["pairs"])
+    assert len({n["subnet"] for n in report["nodes"]}) == n
+
+
+def test_docker_runs_with_the_flannel_options(host):
+    env = subnet_env(host)
+    assert host.service("docker").is_running
+    args = host.check_output("tr '\\0' ' ' < /proc/$(pidof dockerd)/cmdline")
+    assert f"--bip={env['FLANNEL_SUBNET']}" in args
+    assert f"--mtu={env['FLANNEL_MTU']}" in args
+    assert "--ip-masq=false" in args
+    assert env["FLANNEL_SUBNET"] in host.check_output("ip -4 -o addr show dev docker0")
+
+
+def test_container_reaches_other_nodes_docker0(host):
+    me = ipaddress.ip_interface(subnet_env(host)["FLANNEL_SUBNET"]).network
+    routes = host.check_output("ip -4 route show 10.244.0.0/16 root 10.244.0.0/16")
+    others = set()
+    for line in routes.splitlines():
+        net = ipaddress.ip_network(line.split()[0])
+        if net != me and net.prefixlen == 24:
+            others.add(str(net.network_address + 1))
+    with open(INVENTORY) as fh:
+        assert len(others) == len(yaml.safe_load(fh)["all"]["hosts"]) - 1, routes
+    mtu = int(subnet_env(host)["FLANNEL_MTU"])
+    for ip in sorted(others):
+        cmd = host.run(
+            "docker run --rm flannel-probe:local ping -c 2 -W 2 -s %s %s", str(mtu - 28), ip
+        )
+        assert cmd.rc == 0, f"container on {host.backend.get_hostname()} -> {ip}: {cmd.stdout}"
