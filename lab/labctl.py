@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -1024,6 +1025,23 @@ def status(cfg: Config) -> int:
     return code
 
 
+def lock_lab(cfg: Config, kill_holder: bool) -> None:
+    """One `up` or `down` at a time. `down` first kills an `up` that holds the lock."""
+    lockfile = cfg.state.parent / f".{cfg.state.name}.lock"
+    lockfile.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lockfile, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        up_pid = read_pid(cfg.state / "up.pid")
+        if kill_holder and up_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(up_pid, signal.SIGKILL)
+        log(f"waiting for another lab command to finish ({lockfile})")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    # The descriptor stays open (and the lock held) until this process exits.
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -1042,6 +1060,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = Config.from_env()
+        if args.cmd in ("up", "down"):
+            lock_lab(cfg, kill_holder=args.cmd == "down")
         if args.cmd == "up":
             flanneld = args.flanneld.resolve() if args.flanneld else None
             up(cfg, args.hosts, args.release, flanneld)
