@@ -72,7 +72,8 @@ lab-status: ## show the lab's hosts
 
 molecule: setup ## every molecule scenario on the lab
 	@for run in $(SCENARIOS); do \
-	  s=$${run%%:*}; vars=$$( [ "$$s" != "$$run" ] && echo "$${run#*:}" | tr ',' ' ' ); \
+	  s=$${run%%:*}; vars=""; \
+	  if [ "$$s" != "$$run" ]; then vars=$$(echo "$${run#*:}" | tr ',' ' '); fi; \
 	  echo "=== $$vars molecule test -s $$s"; start=$$(date +%s); \
 	  env $$vars $(BIN)/molecule test -s $$s || exit 1; \
 	  echo "=== $$run passed in $$(( $$(date +%s) - start ))s"; \
