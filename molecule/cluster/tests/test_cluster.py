@@ -40,18 +40,24 @@ def test_docker_runs_with_the_flannel_options(host):
 
 
 def test_container_reaches_other_nodes_docker0(host):
-    me = ipaddress.ip_interface(subnet_env(host)["FLANNEL_SUBNET"]).network
-    routes = host.check_output("ip -4 route show root 10.244.0.0/16")
-    others = set()
-    for line in routes.splitlines():
-        net = ipaddress.ip_network(line.split()[0])
-        if net != me and net.prefixlen == 24:
-            others.add(str(net.network_address + 1))
+    """Independent of the verify play's probes: a fresh container pings every other node's
+    docker0 (the first address of its lease, from the report) with payloads filling the MTU."""
+    with open(REPORT) as fh:
+        nodes = json.load(fh)["nodes"]
+    me = host.backend.get_hostname()
+    others = [str(ipaddress.ip_interface(n["subnet"]).ip) for n in nodes if n["host"] != me]
     with open(INVENTORY) as fh:
-        assert len(others) == len(yaml.safe_load(fh)["all"]["hosts"]) - 1, routes
+        assert len(others) == len(yaml.safe_load(fh)["all"]["hosts"]) - 1, nodes
     mtu = int(subnet_env(host)["FLANNEL_MTU"])
     for ip in sorted(others):
         cmd = host.run(
             "docker run --rm flannel-probe:local ping -c 2 -W 2 -s %s %s", str(mtu - 28), ip
         )
-        assert cmd.rc == 0, f"container on {host.backend.get_hostname()} -> {ip}: {cmd.stdout}"
+        assert cmd.rc == 0, f"container on {me} -> {ip}: {cmd.stdout}{cmd.stderr}"
+
+
+def test_report_names_the_configured_backend():
+    with open(REPORT) as fh:
+        report = json.load(fh)
+    want = os.environ.get("FLANNEL_BACKEND", "vxlan")
+    assert {n["backend"] for n in report["nodes"]} == {want}

@@ -13,7 +13,7 @@ import yaml
 
 PREFIX = "/coreos.com/network"
 BACKEND = os.environ.get("FLANNEL_BACKEND", "vxlan")
-MTU = {"vxlan": 1450, "udp": 1472, "host-gw": 1500}[BACKEND]
+MTU = {"vxlan": 1450, "udp": 1472, "host-gw": 1500, "ipip": 1480, "wireguard": 1420}[BACKEND]
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 ETCDCTL = (
     "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/flannel/etcd-ca.crt "
@@ -99,6 +99,10 @@ def test_routes_to_every_other_node(host):
             assert "dev flannel.1" in route, route
         elif BACKEND == "host-gw":
             assert f"via {lease['PublicIP']}" in route, route
+        elif BACKEND in ("ipip", "wireguard"):  # only on kernels that have them (conftest)
+            device = {"ipip": "flannel.ipip", "wireguard": "flannel-wg"}[BACKEND]
+            first = ipaddress.ip_network(net).network_address + 1
+            assert f"dev {device}" in host.check_output(f"ip -4 route get {first}")
         else:  # udp: one route for the whole network through the tun device
             assert "dev flannel0" in host.check_output("ip -4 route show 10.244.0.0/16")
 

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""make bench: converge times, scale and data-plane figures, measured on the lab.
+
+Not a test: it measures and reports. Every figure comes from a real run on
+lab hosts (systemd-nspawn machines booted by `python -m lab`):
+
+1. cold converge of site.yml on fresh hosts (package repository warm) and the
+   no-op re-run, for each host count in --hosts; ratios to the 3-host figures;
+2. per backend, on 3 fresh hosts: iperf3 TCP throughput container -> container
+   across hosts against host -> host on the underlay, alternated in one run,
+   ping RTT for both, and flanneld's resident memory on every node;
+3. the Ansible settings in use and the no-op time with each one turned off.
+
+Writes reports/bench.json and reports/bench.md. Run it as root from the
+project directory (the Makefile does: `make bench`). It leaves the lab down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INVENTORY = Path(os.environ.get("FLAB_INVENTORY", ROOT / "inventory" / "lab" / "hosts.yml"))
+STATE = Path(os.environ.get("FLAB_STATE", "/var/lib/flannel-lab"))
+RELEASE = "trixie"
+RECAP = re.compile(
+    r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE
+)
+# The classic flannel guides: UDP streaming about 0.3x slower than VXLAN.
+CLASSIC_UDP_VS_VXLAN = 0.7
+TARGETS = {"noop_3_s": 20.0, "cold_6_ratio": 1.5, "host_gw_ratio": 0.9}
+# What each tuning variant turns off, as environment for ansible-playbook.
+VARIANTS = {
+    "pipelining off": {"ANSIBLE_PIPELINING": "False"},
+    "ControlPersist off": {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ServerAliveInterval=15"},
+    "fact cache off (gathering implicit)": {
+        "ANSIBLE_GATHERING": "implicit",
+        "ANSIBLE_CACHE_PLUGIN": "memory",
+    },
+}
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.out = Path(args.out)
+        self.logs = self.out / "bench-logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.python = sys.executable
+        self.playbook = str(Path(self.python).parent / "ansible-playbook")
+        self.result: dict = {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": machine(),
+            "release": RELEASE,
+            "scale": [],
+            "tuning": [],
+            "dataplane": [],
+        }
+        self.lab_hosts: list[dict] = []
+        self.lab_backend = ""
+
+    # ---- lab and playbooks ------------------------------------------------
+    def lab(self, hosts: int) -> float:
+        subprocess.run([self.python, "-m", "lab", "down"], cwd=ROOT, check=True)
+        started = time.monotonic()
+        subprocess.run(
+            [self.python, "-m", "lab", "up", "--hosts", str(hosts), "--release", RELEASE],
+            cwd=ROOT,
+            check=True,
+        )
+        took = time.monotonic() - started
+        self.lab_hosts = json.loads((STATE / "lab.json").read_text())["hosts"]
+        self.lab_backend = ""
+        return took
+
+    def site(self, name: str, backend: str, env: dict | None = None) -> dict:
+        extra = {
+            "flannel_network_config": network(backend),
+            "flannel_report_path": str(self.logs / f"{name}-overlay.json"),
+        }
+        cmd = [self.playbook, "-i", str(INVENTORY), "site.yml", "-e", json.dumps(extra)]
+        run_env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
+        path = self.logs / f"{name}.log"
+        log(f"{name}: ansible-playbook site.yml ({backend}) -> {path}")
+        started = time.monotonic()
+        with path.open("w") as fh:
+            rc = subprocess.run(
+                cmd, cwd=ROOT, env=run_env, stdout=fh, stderr=subprocess.STDOUT
+            ).returncode
+        wall = time.monotonic() - started
+        recap = RECAP.findall(path.read_text())
+        changed = sum(int(r[2]) for r in recap)
+        failed = sum(int(r[3]) + int(r[4]) for r in recap)
+        if rc != 0 or failed:
+            raise SystemExit(f"bench: {name} failed (rc={rc}); see {path}")
+        self.lab_backend = backend
+        log(f"{name}: {wall:.1f}s, changed={changed}")
+        return {"wall_s": round(wall, 1), "changed": changed, "log": str(path.relative_to(ROOT))}
+
+    # ---- measurements -------------------------------------------------------
+    def scale(self, hosts: int) -> None:
+        lab_up = self.lab(hosts)
+        cold = self.site(f"cold-{hosts}", "vxlan")
+        noop = self.site(f"noop-{hosts}", "vxlan")
+        self.result["scale"].append(
+            {"hosts": hosts, "lab_up_s": round(lab_up, 1), "cold": cold, "noop": noop}
+        )
+        if hosts == 3:
+            self.dataplane("vxlan")
+            self.tuning(hosts, VARIANTS)
+        if hosts >= 6:
+            self.tuning(hosts, {"forks 5 (instead of 20)": {"ANSIBLE_FORKS": "5"}})
+
+    def tuning(self, hosts: int, variants: dict[str, dict]) -> None:
+        base = next(s["noop"]["wall_s"] for s in self.result["scale"] if s["hosts"] == hosts)
+        for label, env in variants.items():
+            slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+            run = self.site(f"tuning-{hosts}-{slug}", "vxlan", env)
+            self.result["tuning"].append(
+                {
+                    "hosts": hosts,
+                    "variant": label,
+                    "env": env,
+                    "noop_s": run["wall_s"],
+                    "baseline_noop_s": base,
+                    "slower_by": round(run["wall_s"] / base, 2),
+                    "changed": run["changed"],
+                }
+            )
+
+    def ssh(self, host: dict, command: str, check: bool = True) -> str:
+        key = json.loads((STATE / "lab.json").read_text())["key"]
+        cmd = [
+            "ssh", "-i", key, "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            f"root@{host['address']}", command,
+        ]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise SystemExit(f"bench: on {host['name']}: {command}: {done.stderr or done.stdout}")
+        return done.stdout
+
+    def dataplane(self, backend: str) -> None:
+        if self.lab_backend != backend or len(self.lab_hosts) != 3:
+            self.lab(3)
+            self.site(f"cold-3-{backend}", backend)
+        a, b = self.lab_hosts[0], self.lab_hosts[1]
+        pids = {}
+        for h in (a, b):
+            self.ssh(
+                h,
+                "docker rm -f flannel-bench >/dev/null 2>&1; "
+                "docker run -d --name flannel-bench flannel-probe:local sleep 100000 >/dev/null",
+            )
+            pid, ip = self.ssh(
+                h, "docker inspect -f '{{.State.Pid}} {{.NetworkSettings.IPAddress}}' flannel-bench"
+            ).split()
+            pids[h["name"]] = (pid, ip)
+        pid_a, _ = pids[a["name"]]
+        pid_b, ip_b = pids[b["name"]]
+        self.ssh(
+            b,
+            "pkill -x iperf3; sleep 0.3; iperf3 -s -D -p 5202; "
+            f"nsenter -t {pid_b} -n iperf3 -s -D -p 5201; sleep 0.5",
+        )
+        seconds = self.args.iperf_seconds
+        underlay, overlay = [], []
+        for _ in range(self.args.iperf_rounds):  # alternate, so load hits both alike
+            underlay.append(iperf(self.ssh(a, f"iperf3 -J -t {seconds} -p 5202 -c {b['address']}")))
+            overlay.append(
+                iperf(
+                    self.ssh(a, f"nsenter -t {pid_a} -n iperf3 -J -t {seconds} -p 5201 -c {ip_b}")
+                )
+            )
+        ping_under = ping(self.ssh(a, f"ping -q -c 20 -i 0.2 {b['address']}"))
+        ping_over = ping(self.ssh(a, f"nsenter -t {pid_a} -n ping -q -c 20 -i 0.2 {ip_b}"))
+        rss = {}
+        for h in self.lab_hosts:
+            out = self.ssh(h, "ps -o rss= -C flanneld").split()
+            rss[h["name"]] = round(int(out[0]) / 1024, 1) if out else None
+        mtu = self.ssh(a, "sed -n 's/^FLANNEL_MTU=//p' /run/flannel/subnet.env").strip()
+        for h in (a, b):
+            self.ssh(h, "pkill -x iperf3; docker rm -f flannel-bench >/dev/null", check=False)
+        over, under = statistics.median(overlay), statistics.median(underlay)
+        entry = {
+            "backend": backend,
+            "mtu": int(mtu),
+            "iperf_seconds": seconds,
+            "rounds": self.args.iperf_rounds,
+            "container_gbps": [round(x, 3) for x in overlay],
+            "host_gbps": [round(x, 3) for x in underlay],
+            "container_gbps_median": round(over, 3),
+            "host_gbps_median": round(under, 3),
+            "ratio_to_underlay": round(over / under, 3),
+            "rtt_ms_container": ping_over,
+            "rtt_ms_host": ping_under,
+            "flanneld_rss_mib": rss,
+        }
+        log(f"dataplane {backend}: {over:.2f} vs {under:.2f} Gbit/s ({over / under:.2f}x)")
+        self.result["dataplane"].append(entry)
+
+    # ---- report -------------------------------------------------------------
+    def finish(self) -> None:
+        r = self.result
+        r["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        r["ansible_settings"] = ansible_settings()
+        three = next((s for s in r["scale"] if s["hosts"] == 3), None)
+        for s in r["scale"]:
+            if three:
+                s["cold_ratio_to_3"] = round(s["cold"]["wall_s"] / three["cold"]["wall_s"], 2)
+                s["noop_ratio_to_3"] = round(s["noop"]["wall_s"] / three["noop"]["wall_s"], 2)
+        dp = {d["backend"]: d for d in r["dataplane"]}
+        targets = []
+        if three:
+            targets.append(
+                target(
+                    "no-op re-run on 3 hosts",
+                    three["noop"]["wall_s"],
+                    TARGETS["noop_3_s"],
+                    "s",
+                    lower=True,
+                )
+            )
+        six = next((s for s in r["scale"] if s["hosts"] == 6), None)
+        if six and three:
+            targets.append(
+                target(
+                    "6-host cold converge / 3-host",
+                    six["cold_ratio_to_3"],
+                    TARGETS["cold_6_ratio"],
+                    "x",
+                    lower=True,
+                )
+            )
+        if "host-gw" in dp:
+            targets.append(
+                target(
+                    "host-gw throughput / underlay",
+                    dp["host-gw"]["ratio_to_underlay"],
+                    TARGETS["host_gw_ratio"],
+                    "x",
+                    lower=False,
+                )
+            )
+        if "vxlan" in dp and "udp" in dp:
+            ratio = dp["udp"]["container_gbps_median"] / dp["vxlan"]["container_gbps_median"]
+            r["udp_vs_vxlan"] = {
+                "ratio": round(ratio, 3),
+                "classic_claim": CLASSIC_UDP_VS_VXLAN,
+                "note": "classic guides: UDP streaming about 0.3x slower than VXLAN (ratio ~0.7)",
+            }
+        r["targets"] = targets
+        (self.out / "bench.json").write_text(json.dumps(r, indent=1) + "\n")
+        (self.out / "bench.md").write_text(markdown(r))
+        log(f"wrote {self.out / 'bench.json'} and {self.out / 'bench.md'}")
+        print((self.out / "bench.md").read_text())
+
+
+def network(backend: str) -> dict:
+    return {"Network": "10.244.0.0/16", "SubnetLen": 24, "Backend": {"Type": backend}}
+
+
+def iperf(text: str) -> float:
+    data = json.loads(text)
+    return data["end"]["sum_received"]["bits_per_second"] / 1e9
+
+
+def ping(text: str) -> dict:
+    m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms", text)
+    loss = re.search(r"(\d+)% packet loss", text)
+    if not m:
+        raise SystemExit(f"bench: cannot read ping output: {text}")
+    return {
+        "min": float(m.group(1)),
+        "avg": float(m.group(2)),
+        "max": float(m.group(3)),
+        "loss_pct": int(loss.group(1)) if loss else None,
+    }
+
+
+def target(name: str, value: float, limit: float, unit: str, lower: bool) -> dict:
+    met = value <= limit if lower else value >= limit
+    miss = 0.0 if met else (value / limit if lower else limit / value)
+    return {
+        "target": name,
+        "value": value,
+        "limit": f"{'<=' if lower else '>='} {limit}{unit}",
+        "met": met,
+        "missed_by": None if met else f"{miss:.2f}x",
+    }
+
+
+def machine() -> dict:
+    mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gib": round(int(mem) / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+    }
+
+
+def ansible_settings() -> dict:
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-config"), "dump", "--only-changed"],
+        cwd=ROOT, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    keep = (
+        "PIPELINING",
+        "FORKS",
+        "GATHERING",
+        "CACHE_PLUGIN",
+        "SSH_ARGS",
+        "FACT_CACHING",
+        "CONTROL",
+    )
+    settings = {}
+    for line in out.splitlines():
+        key = line.split("(", 1)[0].strip()
+        if any(k in key for k in keep):
+            settings[key] = line.split("=", 1)[-1].strip()
+    return settings
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# flannel-ansible bench",
+        "",
+        f"{r['started']} to {r['finished']}; {m['cpus']} CPUs, {m['mem_gib']} GiB, kernel "
+        f"{m['kernel']}; lab hosts: Debian {r['release']} systemd-nspawn machines.",
+        "",
+        "## Converge (site.yml, vxlan, package repository warm)",
+        "",
+        "| hosts | cold converge | ratio to 3 | no-op re-run | changed | ratio to 3 |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in r["scale"]:
+        lines.append(
+            f"| {s['hosts']} | {s['cold']['wall_s']} s | {s.get('cold_ratio_to_3', '-')} | "
+            f"{s['noop']['wall_s']} s | {s['noop']['changed']} | {s.get('noop_ratio_to_3', '-')} |"
+        )
+    lines += [
+        "",
+        "## Data plane (3 hosts; iperf3 TCP, flab1 -> flab2, alternated rounds, median)",
+        "",
+        "| backend | MTU | container -> container | host -> host | ratio | rtt container (avg) "
+        "| rtt host (avg) | flanneld RSS per node |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for d in r["dataplane"]:
+        rss = ", ".join(f"{k} {v} MiB" for k, v in d["flanneld_rss_mib"].items())
+        lines.append(
+            f"| {d['backend']} | {d['mtu']} | {d['container_gbps_median']} Gbit/s | "
+            f"{d['host_gbps_median']} Gbit/s | {d['ratio_to_underlay']} | "
+            f"{d['rtt_ms_container']['avg']} ms | {d['rtt_ms_host']['avg']} ms | {rss} |"
+        )
+    if "udp_vs_vxlan" in r:
+        u = r["udp_vs_vxlan"]
+        lines += ["", f"udp / vxlan container throughput: **{u['ratio']}** ({u['note']})."]
+    lines += [
+        "",
+        "## Tuning (no-op re-run with one setting turned off)",
+        "",
+        "| hosts | variant | no-op | baseline | factor |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for t in r["tuning"]:
+        lines.append(
+            f"| {t['hosts']} | {t['variant']} | {t['noop_s']} s | {t['baseline_noop_s']} s | "
+            f"{t['slower_by']}x |"
+        )
+    lines += ["", "Settings in use (ansible.cfg):", ""]
+    lines += [f"- `{k}` = `{v}`" for k, v in r["ansible_settings"].items()]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| target | value | limit | met | missed by |",
+        "|---|---:|---|---|---|",
+    ]
+    for t in r["targets"]:
+        lines.append(
+            f"| {t['target']} | {t['value']} | {t['limit']} | {'yes' if t['met'] else 'NO'} | "
+            f"{t['missed_by'] or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--hosts", default="3,1,6", help="host counts for the scale runs (3 first)")
+    p.add_argument("--backends", default="vxlan,udp,host-gw")
+    p.add_argument("--iperf-seconds", type=int, default=5)
+    p.add_argument("--iperf-rounds", type=int, default=3)
+    p.add_argument("--out", default=str(ROOT / "reports"))
+    args = p.parse_args()
+    os.chdir(ROOT)
+    bench = Bench(args)
+    try:
+        for n in [int(x) for x in args.hosts.split(",") if x]:
+            bench.scale(n)
+        for backend in [b for b in args.backends.split(",") if b]:
+            if not any(d["backend"] == backend for d in bench.result["dataplane"]):
+                bench.dataplane(backend)
+        bench.finish()
+    finally:
+        subprocess.run([bench.python, "-m", "lab", "down"], cwd=ROOT, check=False)
+
+
+if __name__ == "__main__":
+    main()
