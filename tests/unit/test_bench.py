@@ -1,0 +1,102 @@
+"""scripts/bench.py: the parsing and the verdicts the report rests on."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location(
+    "bench", Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+)
+bench = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(bench)
+
+PING = """PING 10.77.0.12 (10.77.0.12) 56(84) bytes of data.
+
+--- 10.77.0.12 ping statistics ---
+20 packets transmitted, 20 received, 0% packet loss, time 3801ms
+rtt min/avg/max/mdev = 0.041/0.077/0.130/0.021 ms
+"""
+
+
+def test_iperf_reads_received_throughput_in_gbits():
+    text = json.dumps({"end": {"sum_received": {"bits_per_second": 2.5e9}}})
+    assert bench.iperf(text) == pytest.approx(2.5)
+
+
+def test_ping_reads_rtt_and_loss():
+    assert bench.ping(PING) == {"min": 0.041, "avg": 0.077, "max": 0.13, "loss_pct": 0}
+
+
+def test_ping_without_summary_is_an_error():
+    with pytest.raises(SystemExit, match="cannot read ping output"):
+        bench.ping("connect: Network is unreachable")
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "lower", "met", "missed"),
+    [
+        (18.0, 20.0, True, True, None),
+        (70.0, 20.0, True, False, "3.50x"),
+        (0.95, 0.9, False, True, None),
+        (0.45, 0.9, False, False, "2.00x"),
+    ],
+)
+def test_target_verdicts(value, limit, lower, met, missed):
+    t = bench.target("x", value, limit, "s", lower=lower)
+    assert (t["met"], t["missed_by"]) == (met, missed)
+
+
+def test_recap_pattern_reads_changed_and_failed():
+    line = (
+        "flab1                      : ok=103  changed=2    unreachable=0    failed=1    skipped=31"
+    )
+    assert bench.RECAP.findall(line) == [("flab1", "103", "2", "0", "1")]
+
+
+def test_network_sets_the_backend_type():
+    assert bench.network("host-gw")["Backend"] == {"Type": "host-gw"}
+
+
+def test_markdown_has_every_section():
+    r = {
+        "started": "a",
+        "finished": "b",
+        "release": "trixie",
+        "machine": {"cpus": 2, "mem_gib": 24.0, "kernel": "6.18"},
+        "scale": [
+            {
+                "hosts": 3,
+                "cold": {"wall_s": 100.0},
+                "noop": {"wall_s": 50.0, "changed": 0},
+                "cold_ratio_to_3": 1.0,
+                "noop_ratio_to_3": 1.0,
+            }
+        ],
+        "dataplane": [
+            {
+                "backend": "vxlan",
+                "mtu": 1450,
+                "container_gbps_median": 1.0,
+                "host_gbps_median": 2.0,
+                "ratio_to_underlay": 0.5,
+                "rtt_ms_container": {"avg": 0.1},
+                "rtt_ms_host": {"avg": 0.05},
+                "flanneld_rss_mib": {"flab1": 30.0},
+            }
+        ],
+        "tuning": [],
+        "ansible_settings": {"DEFAULT_FORKS": "20"},
+        "targets": [bench.target("no-op re-run on 3 hosts", 50.0, 20.0, "s", lower=True)],
+    }
+    text = bench.markdown(r)
+    for part in (
+        "## Converge",
+        "## Data plane",
+        "## Tuning",
+        "## Targets",
+        "| 3 | 100.0 s",
+        "2.50x",
+    ):
+        assert part in text
