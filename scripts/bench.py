@@ -158,7 +158,12 @@ class Bench:
             self.site(f"cold-3-{backend}", backend)
         a, b = self.lab_hosts[0], self.lab_hosts[1]
         pids = {}
-        for h in (a, b):
+        for h in (a, b):  # iperf3 comes from the lab's apt repository, like everything else
+            self.ssh(
+                h,
+                "command -v iperf3 >/dev/null || DEBIAN_FRONTEND=noninteractive "
+                "apt-get install -y -q iperf3 >/dev/null",
+            )
             self.ssh(
                 h,
                 "docker rm -f flannel-bench >/dev/null 2>&1; "
