@@ -30,8 +30,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INVENTORY = Path(os.environ.get("FLAB_INVENTORY", ROOT / "inventory" / "lab" / "hosts.yml"))
-STATE = Path(os.environ.get("FLAB_STATE", "/var/lib/flannel-lab"))
+sys.path.insert(0, str(ROOT))
+from lab.labctl import Config, ssh  # noqa: E402  (the lab's own settings and ssh)
+
+LAB = Config.from_env()
 RELEASE = "trixie"
 RECAP = re.compile(
     r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE
@@ -83,7 +85,7 @@ class Bench:
             check=True,
         )
         took = time.monotonic() - started
-        self.lab_hosts = json.loads((STATE / "lab.json").read_text())["hosts"]
+        self.lab_hosts = json.loads((LAB.state / "lab.json").read_text())["hosts"]
         self.lab_backend = ""
         return took
 
@@ -92,7 +94,7 @@ class Bench:
             "flannel_network_config": network(backend),
             "flannel_report_path": str(self.logs / f"{name}-overlay.json"),
         }
-        cmd = [self.playbook, "-i", str(INVENTORY), "site.yml", "-e", json.dumps(extra)]
+        cmd = [self.playbook, "-i", str(LAB.inventory), "site.yml", "-e", json.dumps(extra)]
         run_env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
         path = self.logs / f"{name}.log"
         log(f"{name}: ansible-playbook site.yml ({backend}) -> {path}")
@@ -143,16 +145,11 @@ class Bench:
             )
 
     def ssh(self, host: dict, command: str, check: bool = True) -> str:
-        key = json.loads((STATE / "lab.json").read_text())["key"]
-        cmd = [
-            "ssh", "-i", key, "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-            f"root@{host['address']}", command,
-        ]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        done = ssh(LAB, host["address"], command)
+        out, err = done.stdout.decode(), done.stderr.decode()
         if check and done.returncode != 0:
-            raise SystemExit(f"bench: on {host['name']}: {command}: {done.stderr or done.stdout}")
-        return done.stdout
+            raise SystemExit(f"bench: on {host['name']}: {command}: {err or out}")
+        return out
 
     def dataplane(self, backend: str) -> None:
         if self.lab_backend != backend or len(self.lab_hosts) != 3:
@@ -276,7 +273,7 @@ class Bench:
 
 
 def network(backend: str) -> dict:
-    return {"Network": "10.244.0.0/16", "SubnetLen": 24, "Backend": {"Type": backend}}
+    return {"Network": str(LAB.flannel_network), "SubnetLen": 24, "Backend": {"Type": backend}}
 
 
 def iperf(text: str) -> float:
