@@ -416,16 +416,16 @@ def flannel_verify_report(
     nodes = {}
     for host in inventory_nodes:
         status = (
-            "outside --limit"
+            "outside-limit"
             if host in outside
             else "ok"
             if host in reporting
-            else "did not report"
+            else "not-reported"
         )
         nodes[host] = _node(host, status)
         if status == "ok":
             check_node(checks, nodes[host], raw[host], ctx)
-        elif status == "did not report":
+        elif status == "not-reported":
             msg = "did not report (unreachable, or failed earlier in the run)"
             checks.add(host, "node reported", False, status, msg)
     for host in (h for h in inventory_nodes if h not in reporting):
