@@ -416,11 +416,7 @@ def flannel_verify_report(
     nodes = {}
     for host in inventory_nodes:
         status = (
-            "outside-limit"
-            if host in outside
-            else "ok"
-            if host in reporting
-            else "not-reported"
+            "outside-limit" if host in outside else "ok" if host in reporting else "not-reported"
         )
         nodes[host] = _node(host, status)
         if status == "ok":
