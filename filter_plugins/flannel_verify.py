@@ -343,7 +343,7 @@ def pair_results(checks: Checks, probing: Sequence[str], raw: Mapping[str, Any])
             pair["ok"] = pair["ping_ok"] and pair["tcp_ok"]
             pairs.append(pair)
             failed = " and ".join(w for w in ("ping", "tcp") if not pair[f"{w}_ok"])
-            msg = f"-> {dst}: {failed} failed ({pair['error'][-160:]})"
+            msg = f"-> {dst}: {failed} failed ({' '.join(pair['error'].split())[-200:]})"
             checks.add(src, f"reaches {dst} over the overlay", pair["ok"], pair["error"], msg)
     return pairs
 
@@ -358,7 +358,7 @@ def matrix(hosts: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> list[lis
             return "-" if src == dst else "n/a"
         if p["ok"]:
             return "ok" if p["rtt_ms"] is None else f"ok {p['rtt_ms']:.2f}"
-        return "FAIL" + ("" if p["ping_ok"] else " ping") + ("" if p["tcp_ok"] else " tcp")
+        return "FAIL " + "+".join(w for w in ("ping", "tcp") if not p[f"{w}_ok"])
 
     return [[cell(src, dst) for dst in hosts] for src in hosts]
 
