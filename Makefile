@@ -17,10 +17,11 @@ INVENTORY ?= inventory/lab/hosts.yml
 # Molecule runs of `make test`, in order: scenario[:VAR=value,...]. The flannel
 # role runs with vxlan, and with ipip and wireguard, which skip (reason printed)
 # where the kernel lacks them, as the lab's does; the full cluster runs once per
-# Debian release (vxlan) and once more per other proven backend (udp, host-gw).
+# Debian release (vxlan); `faults` switches a running cluster vxlan -> host-gw ->
+# udp -> vxlan (verify after each) among its fault cases.
 SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ipip \
 	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm \
-	cluster:LAB_RELEASE=trixie cluster:FLANNEL_BACKEND=udp cluster:FLANNEL_BACKEND=host-gw
+	cluster:LAB_RELEASE=trixie faults
 
 # The flanneld pin lives in one place: the flannel role's defaults.
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)

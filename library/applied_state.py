@@ -205,7 +205,11 @@ def main() -> None:
             write_record(p["record"], digests)
         module.exit_json(changed=would_change, **result)
     files_missing = [f for f in p["runtime_files"] if not os.path.exists(f)]
-    args_missing = missing_args(process_argv(service.get("MainPID")), p["required_args"]) if result["active"] else []
+    args_missing = (
+        missing_args(process_argv(service.get("MainPID")), p["required_args"])
+        if result["active"]
+        else []
+    )
     result["args_missing"] = args_missing
     result.update(
         decide(

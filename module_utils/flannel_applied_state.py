@@ -63,7 +63,9 @@ def read_record(path: str) -> dict[str, str] | None:
 
 
 def render_record(digests: dict[str, str]) -> str:
-    return json.dumps({"version": RECORD_VERSION, "inputs": digests}, indent=2, sort_keys=True) + "\n"
+    return (
+        json.dumps({"version": RECORD_VERSION, "inputs": digests}, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def write_record(path: str, digests: dict[str, str]) -> bool:
@@ -126,16 +128,27 @@ def decide(
     """
     active = service.get("ActiveState") == "active"
     changed = changed_inputs(record, current)
-    result = {"active": active, "start": False, "restart": False, "adopt": False, "coordinated": False,
-              "reasons": []}
+    result = {
+        "active": active,
+        "start": False,
+        "restart": False,
+        "adopt": False,
+        "coordinated": False,
+        "reasons": [],
+    }
     if not active:
-        result.update(start=True, reasons=[f"not running ({service.get('ActiveState') or 'unknown'})"])
+        result.update(
+            start=True, reasons=[f"not running ({service.get('ActiveState') or 'unknown'})"]
+        )
         return result
     if record is None and adopt and not args_missing and not runtime_files_missing:
         result["adopt"] = True
         return result
-    reasons = (["no record of what it was started with"] if record is None
-               else [f"{name} changed" for name in changed])
+    reasons = (
+        ["no record of what it was started with"]
+        if record is None
+        else [f"{name} changed" for name in changed]
+    )
     reasons += [f"{path} is missing" for path in runtime_files_missing]
     reasons += [f"runs without {arg}" for arg in args_missing]
     result.update(
