@@ -16,17 +16,34 @@ import subprocess
 import sys
 
 ICMP_IPV4_OVERHEAD = 28  # 20-byte IPv4 header + 8-byte ICMP header
-TCP_CHECK = (
-    "import socket,sys,time;t=time.monotonic();"
-    "socket.create_connection((sys.argv[1],int(sys.argv[2])),3).close();"
-    "print(round((time.monotonic()-t)*1000,3))"
-)
+# Run inside the probe's netns by the node's python3: prints the connect time in ms,
+# or exits non-zero with one line naming the error.
+TCP_CHECK = """
+import socket, sys, time
+start = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close()
+except OSError as exc:
+    sys.exit(f"tcp: {type(exc).__name__}: {exc}")
+print(round((time.monotonic() - start) * 1000, 3))
+"""
 
 
 def in_netns(pid: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["nsenter", "-t", pid, "-n", *argv], capture_output=True, text=True, timeout=30
     )
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def ping_error(ping: subprocess.CompletedProcess[str]) -> str:
+    """ping's loss summary ("3 packets transmitted, 0 received, ..."), else its last line."""
+    summary = re.search(r"^\d+ packets transmitted.*$", ping.stdout, re.M)
+    return "ping: " + (summary.group(0) if summary else last_line(ping.stderr + ping.stdout))
 
 
 def pairs(pid: str, mtu: int, port: str, targets: list[str]) -> list[dict[str, object]]:
@@ -48,9 +65,14 @@ def pairs(pid: str, mtu: int, port: str, targets: list[str]) -> list[dict[str, o
                 "rtt_ms": float(rtt.group(1)) if rtt else None,
                 "tcp_ok": tcp.returncode == 0,
                 "tcp_connect_ms": float(tcp.stdout) if tcp.returncode == 0 else None,
-                "error": (ping.stdout + ping.stderr + tcp.stderr).strip()[-300:]
-                if ping.returncode or tcp.returncode
-                else "",
+                "error": "; ".join(
+                    part
+                    for part in (
+                        ping_error(ping) if ping.returncode else "",
+                        last_line(tcp.stderr) if tcp.returncode else "",
+                    )
+                    if part
+                ),
             }
         )
     return results

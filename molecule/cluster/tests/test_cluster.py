@@ -22,7 +22,9 @@ def test_report_says_every_ordered_pair_passed():
     with open(INVENTORY) as fh:
         hosts = yaml.safe_load(fh)["all"]["hosts"]
     n = len(hosts)
-    assert report["ok"] is True
+    assert report["ok"] is True, report["problems"]
+    assert report["verdict"] == "PASS", report["summary"]
+    assert report["problems"] == [] and report["not_checked"] == []
     assert len(report["nodes"]) == n
     assert len(report["pairs"]) == n * (n - 1)
     assert all(p["ping_ok"] and p["tcp_ok"] and p["rtt_ms"] is not None for p in report["pairs"])
@@ -57,7 +59,39 @@ def test_container_reaches_other_nodes_docker0(host):
 
 
 def test_report_names_the_configured_backend():
+    """The backend of each node comes from its own lease, the config's from <prefix>/config."""
     with open(REPORT) as fh:
         report = json.load(fh)
     want = os.environ.get("FLANNEL_BACKEND", "vxlan")
     assert {n["backend"] for n in report["nodes"]} == {want}
+    assert report["config"]["backend"] == want
+
+
+def test_report_saw_routes_health_and_leases_on_every_node():
+    with open(REPORT) as fh:
+        report = json.load(fh)
+    for node in report["nodes"]:
+        assert node["status"] == "ok", node
+        assert node["routes"] == "ok", node
+        assert node["healthz"] == 200, node
+        assert node["lease_name"] in report["leases"], node
+        assert node["docker0_mtu"] == node["mtu"], node
+
+
+def test_lease_in_etcd_matches_what_the_node_runs(host):
+    """Independent of the report's reading: this node's lease in the report has its
+    subnet file's subnet, and its routes to the other nodes go the backend's way."""
+    with open(REPORT) as fh:
+        report = json.load(fh)
+    me = host.backend.get_hostname()
+    node = next(n for n in report["nodes"] if n["host"] == me)
+    assert node["subnet"] == subnet_env(host)["FLANNEL_SUBNET"]
+    routes = host.check_output("ip -4 -o route")
+    for other in report["nodes"]:
+        if other["host"] == me:
+            continue
+        net = str(ipaddress.ip_interface(other["subnet"]).network)
+        if node["backend"] == "udp":
+            assert net not in routes, routes
+        else:
+            assert net in routes, routes
