@@ -33,7 +33,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup venv host-deps flanneld lint unit plan lab-up lab-down lab-status molecule test demo bench clean
+.PHONY: help setup venv host-deps flanneld lint unit plan lab-up lab-down lab-status molecule test check demo bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -92,6 +92,14 @@ test: setup ## the whole suite; leaves nothing running
 	$(MAKE) --no-print-directory lint unit molecule || rc=$$?; \
 	$(MAKE) --no-print-directory lab-down || rc=$${rc:-1}; \
 	echo "make test: $$([ $$rc -eq 0 ] && echo PASSED || echo FAILED) in $$(( $$(date +%s) - start ))s"; \
+	exit $$rc
+
+check: setup ## the inner loop: lint, unit tests and one full-cluster scenario (trixie)
+	@start=$$(date +%s); rc=0; \
+	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
+	$(MAKE) --no-print-directory lint unit molecule SCENARIOS=cluster:LAB_RELEASE=trixie || rc=$$?; \
+	$(MAKE) --no-print-directory lab-down || rc=$${rc:-1}; \
+	echo "make check: $$([ $$rc -eq 0 ] && echo PASSED || echo FAILED) in $$(( $$(date +%s) - start ))s"; \
 	exit $$rc
 
 demo: lab-up ## boot a 3-host lab and run site.yml on it
