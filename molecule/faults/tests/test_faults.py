@@ -251,6 +251,22 @@ def test_check_diff_on_the_converged_cluster_changes_nothing_and_shows_no_key():
     assert "PRIVATE KEY" not in out
 
 
+def test_tags_flannel_runs_only_flannel_and_changes_nothing():
+    rc, out, secs = site("--tags", "flannel")
+    note("tags_flannel_s", secs)
+    assert rc == 0, out[-3000:]
+    assert all(r["changed"] == 0 for r in recap(out).values()), recap(out)
+    assert "TASK [flannel : " in out
+    tasks = re.findall(r"^TASK \[([^\]]+)\]", out, re.M)
+    others = [
+        t
+        for t in tasks
+        if t.startswith(("etcd : ", "docker : "))
+        or t in ("Read the node's subnet file", "Restart Docker on this batch")
+    ]
+    assert others == [], "tasks outside the flannel plays ran"
+
+
 def test_rerun_changes_nothing():
     rc, out, secs = site()
     note("noop_rerun_s", secs)
