@@ -290,14 +290,14 @@ def test_verdict_foreign_member_is_fatal_at_once():
 def test_gate_ok_when_every_expected_member_is_healthy():
     report = ec.etcd_probe_report(HEALTHY, MEMBERS)
     gate = ec.etcd_gate_verdict(report, list(MEMBERS))
-    assert gate["ok"] and not gate["fatal"]
+    assert gate["ok"] and not gate["fatal"] and gate["done"]
     assert gate["msg"] == "3 of 3 members healthy: flab1, flab2, flab3"
 
 
 def test_gate_waits_for_a_member_that_is_starting():
     report = ec.etcd_probe_report(QUORUM_LOST, MEMBERS)
     gate = ec.etcd_gate_verdict(report, list(MEMBERS))
-    assert not gate["ok"] and not gate["fatal"]
+    assert not gate["ok"] and not gate["fatal"] and not gate["done"]
     assert gate["waiting"] == list(MEMBERS)
     assert "flab2 (connection refused)" in gate["msg"]
 
@@ -314,7 +314,7 @@ def test_gate_stops_waiting_for_a_member_of_another_cluster():
         [health(n) for n in MEMBERS],
     )
     gate = ec.etcd_gate_verdict(ec.etcd_probe_report(result, MEMBERS), list(MEMBERS))
-    assert not gate["ok"] and gate["fatal"]
+    assert not gate["ok"] and gate["fatal"] and gate["done"]
     assert "flab3 answers as another cluster" in gate["msg"]
 
 

@@ -306,9 +306,11 @@ def etcd_gate_verdict(report: Mapping[str, Any], expected: Any) -> dict[str, Any
         )
     else:
         msg = f"{len(expected)} of {len(expected)} members healthy: {', '.join(expected)}"
+    ok = not waiting and not fatal and not (set(foreign) & set(expected))
     return {
-        "ok": not waiting and not fatal and not (set(foreign) & set(expected)),
+        "ok": ok,
         "fatal": bool(fatal),
+        "done": ok or bool(fatal),
         "waiting": waiting,
         "msg": msg,
     }
