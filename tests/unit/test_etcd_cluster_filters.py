@@ -47,8 +47,10 @@ def health(name, ok=True, error=""):
 
 
 def probe(statuses, healths, stderr=""):
+    # One `endpoint status` per member (a failed one prints []), then the health.
+    lines = [json.dumps([s]) for s in statuses] + ["[]"] * (len(MEMBERS) - len(statuses))
     return {
-        "stdout": json.dumps(statuses) + "\n@@health\n" + json.dumps(healths),
+        "stdout": "\n".join(lines) + "\n@@health\n" + json.dumps(healths),
         "stderr": stderr,
     }
 
@@ -143,6 +145,15 @@ def test_report_tls_refusal_is_named():
 
 def test_report_accepts_plain_text_probe():
     assert ec.etcd_probe_report(HEALTHY["stdout"], MEMBERS)["healthy"] == list(MEMBERS)
+
+
+def test_report_reads_one_status_array_for_all_members_too():
+    text = (
+        json.dumps([status(n) for n in MEMBERS])
+        + "\n@@health\n"
+        + json.dumps([health(n) for n in MEMBERS])
+    )
+    assert ec.etcd_probe_report({"stdout": text}, MEMBERS)["healthy"] == list(MEMBERS)
 
 
 # --------------------------------------------------------------------------- verdict

@@ -1,18 +1,20 @@
 """Filters of the etcd role that judge the cluster from etcdctl output, and plan etcd auth.
 
-The role probes every member's client URL on its own (``etcdctl --endpoints=<all
-members> endpoint status -w json`` and ``endpoint health -w json``, short timeouts),
-and these filters turn that output into decisions, so the decisions are unit tested
-and the playbook only runs commands and asserts.
+The role probes every member's client URL on its own, all at once (``etcdctl
+--endpoints=<member> endpoint status -w json`` per member and ``endpoint health
+-w json`` of all members, short timeouts), and these filters turn that output into
+decisions, so the decisions are unit tested and the playbook only runs commands
+and asserts.
 
 ``probe_result | etcd_probe_report(members)``
-    ``probe_result`` is the registered result of the probe task: its ``stdout`` holds
-    the ``endpoint status`` JSON, a line ``@@health``, then the ``endpoint health``
-    JSON; its ``stderr`` holds etcdctl's complaints (used to name the cause, e.g.
-    "connection refused"). ``members`` maps member names to client URLs. Returns a
-    report: who answered, who is healthy, the cluster ID, members with another
-    cluster ID, the leader, healthy endpoints (leader first) and a one-line summary
-    "N of M members reachable: a, b".
+    ``probe_result`` is the registered result of the probe task: its ``stdout``
+    holds the ``endpoint status`` JSON arrays (one line per member), a line
+    ``@@health``, then the ``endpoint health`` JSON; its ``stderr`` holds
+    etcdctl's complaints (used to name the cause, e.g. "connection refused").
+    ``members`` maps member names to client URLs. Returns a report: who answered,
+    who is healthy, the cluster ID, members with another cluster ID, the leader,
+    healthy endpoints (leader first) and a one-line summary "N of M members
+    reachable: a, b".
 ``report | etcd_cluster_verdict(hosts, member_list=None, peer_urls=None)``
     The check before the role writes anything. ``hosts`` maps the play's member
     names to ``{has_data, active}``. Returns ``{ok, retry, bootstrap, problems,
@@ -50,18 +52,23 @@ PERM_NAMES = {0: "read", 1: "write", 2: "readwrite"}
 
 
 def _json_list(text: str) -> list[Any]:
+    """Every entry of the JSON arrays in ``text`` (one etcdctl run per line)."""
     text = (text or "").strip()
-    if not text:
-        return []
-    # etcdctl prints one JSON document per command; take the first line that parses.
-    for line in [text, *text.splitlines()]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        value = None
+    if isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for line in text.splitlines():
         try:
             value = json.loads(line)
         except ValueError:
             continue
         if isinstance(value, list):
-            return value
-    return []
+            out.extend(value)
+    return out
 
 
 def _hostport(url: str) -> str:
