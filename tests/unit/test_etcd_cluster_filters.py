@@ -205,6 +205,10 @@ def test_verdict_bootstrap_when_nobody_has_data_and_all_are_in_the_run():
     hosts = {n: {"has_data": False, "active": False} for n in MEMBERS}
     verdict = ec.etcd_cluster_verdict(report, hosts)
     assert verdict["ok"] and verdict["bootstrap"]
+    assert (
+        verdict["msg"]
+        == "no member has data or answers: a new cluster of flab1, flab2, flab3 starts"
+    )
 
 
 def test_verdict_refuses_to_guess_with_members_outside_the_run():

@@ -288,6 +288,8 @@ def etcd_cluster_verdict(
                 )
     if foreign:
         retry = False
+    if bootstrap:
+        summary = f"no member has data or answers: a new cluster of {', '.join(members)} starts"
     return {
         "ok": not problems,
         "retry": retry,
