@@ -365,5 +365,5 @@ def test_lost_quorum_stopped_the_run_fast_and_named_it():
     assert quorum["refused"] is True
     assert "1 of 3 members reachable: flab1" in quorum["msg"]
     assert "quorum lost" in quorum["msg"]
-    assert float(quorum["seconds"]) < 60, quorum
+    assert float(quorum["check_seconds"]) < 60, quorum
     assert quorum["pid_before"] == quorum["pid_after"], "the run restarted flab1"

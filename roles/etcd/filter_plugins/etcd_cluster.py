@@ -253,8 +253,12 @@ def etcd_cluster_verdict(
             )
             problems.append(
                 f"{summary}; quorum lost: a write needs {quorum} of {total} members, and "
-                f"this run can start only {', '.join(startable) or 'none of them'}. "
-                f"{advice}, then run again. The role writes nothing without a quorum."
+                + (
+                    f"this run can start only {', '.join(startable)}. "
+                    if startable
+                    else "this run can start none of the others. "
+                )
+                + f"{advice}, then run again. The role writes nothing without a quorum."
             )
             retry = True
     elif healthy:
