@@ -171,17 +171,92 @@ def test_private_keys_are_0600_and_owned_right(host):
     assert host.file(PKI).mode == 0o750
 
 
-def test_controller_pki_has_flannel_files_and_private_keys():
+def test_controller_pki_has_one_flanneld_pair_per_node_and_private_keys():
     pki = Path(os.environ.get("FLAB_STATE", "/var/lib/flannel-lab")) / "etcd-pki"
-    for name in ("ca.crt", "flanneld.crt", "flanneld.key"):
+    for name in ["ca.crt", "client-ca.crt"] + [f"flanneld-{m}.crt" for m in MEMBERS]:
         assert (pki / name).is_file(), name
+    assert not (pki / "flanneld.key").exists(), "no shared flanneld key any more"
     keys = sorted(pki.glob("*.key"))
-    assert {k.name for k in keys} >= {"ca.key", "flanneld.key", "etcdctl.key"}
+    assert {k.name for k in keys} >= {"ca.key", "client-ca.key", "etcdctl.key"} | {
+        f"flanneld-{m}.key" for m in MEMBERS
+    }
     for key in keys:
         assert key.stat().st_mode & 0o777 == 0o600, key
     assert pki.stat().st_mode & 0o777 == 0o700
-    ca = ssl.create_default_context(cafile=str(pki / "ca.crt"))
-    ca.load_cert_chain(str(pki / "flanneld.crt"), str(pki / "flanneld.key"))
+    ctx = ssl.create_default_context(cafile=str(pki / "client-ca.crt"))
+    for name in MEMBERS:
+        ctx.load_cert_chain(str(pki / f"flanneld-{name}.crt"), str(pki / f"flanneld-{name}.key"))
+
+
+# --------------------------------------------------------------------------- auth
+
+FLANNEL = "/root/flanneld-cert"
+FLANNEL_CTL = (
+    f"ETCDCTL_API=3 ETCDCTL_CACERT={FLANNEL}/ca.crt ETCDCTL_CERT={FLANNEL}/client.crt "
+    f"ETCDCTL_KEY={FLANNEL}/client.key etcdctl --dial-timeout=3s --command-timeout=10s "
+    "--endpoints=https://127.0.0.1:2379"
+)
+
+
+def test_auth_is_on_with_the_expected_users_and_role(host):
+    status = ctl(host, "auth status -w json")
+    assert status.rc == 0, status.stderr
+    assert json.loads(status.stdout).get("enabled") is True
+    users = set(ctl(host, "user list").stdout.split())
+    assert users == {"root", "etcdctl"} | {f"flanneld-{m}" for m in MEMBERS}
+    for name in MEMBERS:
+        got = json.loads(ctl(host, f"user get flanneld-{name} -w json").stdout)
+        assert got["roles"] == ["flannel"]
+    assert json.loads(ctl(host, "user get etcdctl -w json").stdout)["roles"] == ["root"]
+    role = ctl(host, "role get flannel")
+    assert role.rc == 0, role.stderr
+    assert "[/coreos.com/network/, /coreos.com/network0) (prefix /coreos.com/network/)" in (
+        role.stdout
+    )
+    assert role.stdout.count("prefix") == 2, role.stdout  # read and write, nothing else
+
+
+def test_node_certificate_reads_and_writes_only_under_the_prefix(host):
+    me_ = me(host)
+    config = host.run(f"{FLANNEL_CTL} get /coreos.com/network/config --print-value-only")
+    assert config.rc == 0, config.stderr
+    assert json.loads(config.stdout) == FLANNEL_CONFIG
+    outside = host.run(f"{FLANNEL_CTL} put /other x")
+    assert outside.rc != 0
+    assert "permission denied" in outside.stderr
+    assert host.run(f"{FLANNEL_CTL} get /molecule/keep/1").rc != 0
+    # A lease and a key under the prefix, as flanneld makes them.
+    lease = host.run(f"{FLANNEL_CTL} lease grant 60")
+    assert lease.rc == 0, lease.stderr
+    lease_id = lease.stdout.split()[1]
+    key = f"/coreos.com/network/molecule-{me_}"
+    try:
+        put = host.run(f"{FLANNEL_CTL} put {key} lease-test --lease={lease_id}")
+        assert put.rc == 0, put.stderr
+        assert host.run(f"{FLANNEL_CTL} lease keep-alive --once {lease_id}").rc == 0
+    finally:
+        host.run(f"{FLANNEL_CTL} lease revoke {lease_id}")
+    assert ctl(host, f"get {key} --print-value-only").stdout.strip() == ""
+
+
+NODE_CERT_GET = """
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile="{d}/ca.crt")
+ctx.load_cert_chain("{d}/client.crt", "{d}/client.key")
+try:
+    print(urllib.request.urlopen(sys.argv[1], context=ctx, timeout=5).status)
+except Exception as exc:
+    print("refused", type(exc).__name__, exc)
+"""
+
+
+def test_node_certificate_is_refused_on_the_peer_port(host):
+    address = lab_addresses()[me(host)]
+    script = NODE_CERT_GET.format(d=FLANNEL)
+    peer = host.run("python3 -c %s %s", script, f"https://{address}:2380/version")
+    assert peer.stdout.startswith("refused"), peer.stdout + peer.stderr
+    client = host.run("python3 -c %s %s", script, f"https://{address}:2379/version")
+    assert client.stdout.strip() == "200", client.stdout + client.stderr
 
 
 # --------------------------------------------------------------------------- host layout
@@ -200,6 +275,9 @@ def test_runs_our_unit_and_config_file(host):
     assert config["data-dir"] == "/var/lib/etcd/cluster"
     assert config["client-transport-security"]["client-cert-auth"] is True
     assert config["peer-transport-security"]["client-cert-auth"] is True
+    # The flannel nodes' CA is trusted on the client port only.
+    assert config["client-transport-security"]["trusted-ca-file"] == f"{PKI}/client-ca-bundle.crt"
+    assert config["peer-transport-security"]["trusted-ca-file"] == f"{PKI}/ca.crt"
     assert config["enable-v2"] is False
 
 
@@ -256,6 +334,9 @@ def test_no_key_lost_and_cluster_id_kept(evidence):
 def test_member_without_data_was_refused_then_joined_anew(evidence):
     assert evidence["refusal"]["refused"] is True
     assert "member remove" in evidence["refusal"]["msg"]
+    # Refused by the check before any change, not after a health gate ran out.
+    assert float(evidence["refusal"]["seconds"]) < 120, evidence["refusal"]
+    assert "health" not in evidence["refusal"]["task"], evidence["refusal"]
     members = evidence["members"]
     assert members["flab3"]["bootstrap"]["initial-cluster-state"] == "existing"
     for name in ("flab1", "flab2"):
@@ -275,3 +356,14 @@ def test_settings_from_the_rerun_are_live(host):
     )
     changed = int(host.check_output("stat -c %Y /etc/etcd/etcd.conf.yml"))
     assert started >= changed, "etcd runs an older configuration than the file"
+
+
+def test_lost_quorum_stopped_the_run_fast_and_named_it():
+    path = EPHEMERAL / "etcd-fastfail.json"
+    assert path.exists(), f"{path} is missing: side_effect (fast_fail.yml) must run before verify"
+    quorum = json.loads(path.read_text())["quorum"]
+    assert quorum["refused"] is True
+    assert "1 of 3 members reachable: flab1" in quorum["msg"]
+    assert "quorum lost" in quorum["msg"]
+    assert float(quorum["check_seconds"]) < 60, quorum
+    assert quorum["pid_before"] == quorum["pid_after"], "the run restarted flab1"
