@@ -1,28 +1,19 @@
 """Unit tests for the applied-state record: digests, the record file, the restart decision,
 and the applied_state module end to end (with systemd's view and /proc faked)."""
 
-import importlib.util
 import json
 import os
 import stat
-import sys
-from pathlib import Path
 
-import ansible.module_utils
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+from tests.unit.loader import load, use_project_module_utils
+
+use_project_module_utils()
 from ansible.module_utils import flannel_applied_state as fas  # noqa: E402
 
-_SPEC = importlib.util.spec_from_file_location(
-    "applied_state", ROOT / "library" / "applied_state.py"
-)
-mod = importlib.util.module_from_spec(_SPEC)
-sys.modules["applied_state"] = mod
-_SPEC.loader.exec_module(mod)
+mod = load("applied_state", "library/applied_state.py")
 
 ACTIVE = {"ActiveState": "active", "MainPID": "42", "NeedDaemonReload": "no", "LoadState": "loaded"}
 

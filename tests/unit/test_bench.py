@@ -1,16 +1,12 @@
 """scripts/bench.py: the parsing and the verdicts the report rests on."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "bench", Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
-)
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+from tests.unit.loader import load
+
+bench = load("bench", "scripts/bench.py")
 
 PING = """PING 10.77.0.12 (10.77.0.12) 56(84) bytes of data.
 

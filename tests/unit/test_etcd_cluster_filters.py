@@ -2,17 +2,13 @@
 (roles/etcd/filter_plugins/etcd_cluster.py), fed with output shaped like etcdctl 3.5's."""
 
 import base64
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/etcd/filter_plugins/etcd_cluster.py"
-_spec = importlib.util.spec_from_file_location("etcd_cluster", PLUGIN)
-assert _spec and _spec.loader
-ec = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ec)
+from tests.unit.loader import load
+
+ec = load("etcd_cluster", "roles/etcd/filter_plugins/etcd_cluster.py")
 
 MEMBERS = {
     "flab1": "https://10.78.0.11:2379",

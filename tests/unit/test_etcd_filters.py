@@ -1,15 +1,10 @@
 """Unit tests of the etcd role's filters (roles/etcd/filter_plugins/etcd_filters.py)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/etcd/filter_plugins/etcd_filters.py"
-_spec = importlib.util.spec_from_file_location("etcd_filters", PLUGIN)
-assert _spec and _spec.loader
-ef = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ef)
+from tests.unit.loader import load
+
+ef = load("etcd_filters", "roles/etcd/filter_plugins/etcd_filters.py")
 
 DEFAULT = {"Network": "10.244.0.0/16", "SubnetLen": 24, "Backend": {"Type": "vxlan"}}
 

@@ -7,14 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ansible.module_utils
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.loader import ROOT, use_project_module_utils
+
 SOURCE = ROOT / "module_utils" / "flannel_docker_opts.py"
 # Import it the way the Ansible module does, so both test files share one module object.
-if str(ROOT / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+use_project_module_utils()
 from ansible.module_utils import flannel_docker_opts as fdo  # noqa: E402
 
 UPSTREAM_EXAMPLE = (

@@ -1,18 +1,10 @@
 """Unit tests for filter_plugins/flannel_plan.py: one or more per preflight rule."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "flannel_plan", ROOT / "filter_plugins" / "flannel_plan.py"
-)
-fp = importlib.util.module_from_spec(_SPEC)
-sys.modules["flannel_plan"] = fp
-_SPEC.loader.exec_module(fp)
+from tests.unit.loader import load
+
+fp = load("flannel_plan", "filter_plugins/flannel_plan.py")
 
 ETCD = {"e1": "10.0.0.1", "e2": "10.0.0.2", "e3": "10.0.0.3"}
 NODES = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"}

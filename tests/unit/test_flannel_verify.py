@@ -6,18 +6,11 @@ the probe script's JSON, and ``etcdctl get --prefix -w json`` loop results.
 """
 
 import base64
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "flannel_verify", ROOT / "filter_plugins" / "flannel_verify.py"
-)
-fv = importlib.util.module_from_spec(_SPEC)
-sys.modules["flannel_verify"] = fv
-_SPEC.loader.exec_module(fv)
+from tests.unit.loader import load
+
+fv = load("flannel_verify", "filter_plugins/flannel_verify.py")
 
 PREFIX = "/coreos.com/network"
 NETWORK = "10.244.0.0/16"

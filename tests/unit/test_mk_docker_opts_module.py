@@ -1,6 +1,5 @@
 """Unit tests for library/mk_docker_opts.py, plus one end-to-end run through `ansible`."""
 
-import importlib.util
 import json
 import os
 import stat
@@ -8,22 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ansible.module_utils
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.loader import ROOT, load, use_project_module_utils
+
 # The module imports ansible.module_utils.flannel_docker_opts, as ansible.cfg arranges.
-if str(ROOT / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+use_project_module_utils()
 from ansible.module_utils import flannel_docker_opts as fdo  # noqa: E402
 
-_SPEC = importlib.util.spec_from_file_location(
-    "mk_docker_opts", ROOT / "library" / "mk_docker_opts.py"
-)
-mod = importlib.util.module_from_spec(_SPEC)
-sys.modules["mk_docker_opts"] = mod
-_SPEC.loader.exec_module(mod)
+mod = load("mk_docker_opts", "library/mk_docker_opts.py")
 
 SUBNET_ENV = (
     "FLANNEL_NETWORK=10.1.0.0/16\n"
