@@ -429,6 +429,30 @@ def repo(cfg: Config, release: str, base: Path) -> Path:
     return out
 
 
+def docker_repo(cfg: Config, release: str, flat: Path) -> Path:
+    """The signed stand-in of Docker's apt repository (lab/dockerce.py) for `release`."""
+    from lab import dockerce
+
+    try:
+        return dockerce.build(
+            cfg.cache / "repo" / "docker", cfg.cache / "docker-gnupg", release, flat
+        )
+    except dockerce.RepoError as exc:
+        raise LabError(f"docker-ce stand-in repository: {exc}") from exc
+
+
+def docker_repo_record(cfg: Config) -> dict[str, str]:
+    """Where the docker-ce stand-in is served, and its keys' fingerprints."""
+    from lab import dockerce
+
+    keys = dockerce.fingerprints(cfg.cache / "repo" / "docker")
+    return {
+        "url": f"http://{cfg.gateway}:{cfg.port}/docker/linux",
+        "key_fingerprint": keys["key"],
+        "wrong_key_fingerprint": keys["wrong_key"],
+    }
+
+
 def overlay_mount(lower: Path, where: Path) -> Path:
     """Mount lower + a writable upper at where/root; return the merged root."""
     upper, work, merged = where / "upper", where / "work", where / "root"
@@ -800,6 +824,13 @@ def inventory_text(cfg: Config, release: str, count: int, flanneld: Path | None)
     ]
     if flanneld:
         lines.append(f"    flannel_binary_src: {flanneld}")
+    docker = docker_repo_record(cfg)
+    lines += [
+        "    # the signed stand-in of Docker's apt repository (lab/dockerce.py)",
+        f"    lab_docker_repo_url: {docker['url']}",
+        f'    lab_docker_key_fingerprint: "{docker["key_fingerprint"]}"',
+        f'    lab_docker_wrong_key_fingerprint: "{docker["wrong_key_fingerprint"]}"',
+    ]
     lines += ["  hosts:"]
     for i in range(1, count + 1):
         lines += [f"    {cfg.host_name(i)}:", f"      ansible_host: {cfg.host_ip(i)}"]
@@ -860,7 +891,7 @@ def up(cfg: Config, count: int, release: str, flanneld: Path | None) -> None:
     # `down` kills a running (or orphaned, after make was killed) `up` through this file.
     write(cfg.state / "up.pid", f"{os.getpid()}\n")
     base = base_tree(cfg, release)
-    repo(cfg, release, base)
+    docker_repo(cfg, release, repo(cfg, release, base))
     ssh_key(cfg)
     flanneld = flanneld or default_flanneld(cfg)
     link = cfg.state / "flanneld"
@@ -876,6 +907,7 @@ def up(cfg: Config, count: int, release: str, flanneld: Path | None) -> None:
         "key": str(cfg.key),
         "flanneld": str(link) if flanneld else None,
         "hosts": hosts,
+        "docker_repo": docker_repo_record(cfg),
     }
     write(cfg.state / "lab.json", json.dumps(record, indent=1) + "\n")
     ensure_bridge(cfg)

@@ -10,6 +10,9 @@ declare -A need=(
     [ssh]=openssh-client
     [ssh-keygen]=openssh-client
     [gcc]=gcc
+    [gpg]=gpg
+    [gpgconf]=gpgconf
+    [dpkg-deb]=dpkg
 )
 missing=()
 for cmd in "${!need[@]}"; do
