@@ -33,7 +33,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup venv host-deps flanneld lint unit plan lab-up lab-down lab-status molecule test check demo bench clean
+.PHONY: help setup venv host-deps flanneld lint unit plan collection lab-up lab-down lab-status molecule test check demo bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -64,6 +64,9 @@ unit: venv ## pytest: unit and controller-side tests
 
 plan: venv ## print the flannel plan for INVENTORY; touches no host
 	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/plan.yml
+
+collection: venv ## build dist/flannel_ansible-flannel-<version>.tar.gz (version: galaxy.yml)
+	$(BIN)/python scripts/build_collection.py
 
 lab-up: setup ## boot the lab: N=3 RELEASE=trixie
 	$(BIN)/python -m lab up --hosts $(N) --release $(RELEASE) --flanneld $(FLANNELD)
@@ -108,5 +111,5 @@ demo: lab-up ## boot a 3-host lab and run site.yml on it
 bench: setup ## measure converge, scale and data plane on the lab: reports/bench.{json,md}
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
-clean: lab-down ## remove the lab and the build caches
-	rm -rf $(CACHE_DIR)
+clean: lab-down ## remove the lab, the build caches and dist/
+	rm -rf $(CACHE_DIR) dist
