@@ -21,7 +21,7 @@ INVENTORY ?= inventory/lab/hosts.yml
 # udp -> vxlan (verify after each) among its fault cases.
 SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ipip \
 	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm \
-	cluster:LAB_RELEASE=trixie faults
+	cluster:LAB_RELEASE=trixie,CLUSTER_COLLECTION=1 faults
 
 # The flanneld pin lives in one place: the flannel role's defaults.
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)
@@ -100,7 +100,7 @@ test: setup ## the whole suite; leaves nothing running
 check: setup ## the inner loop: lint, unit tests and one full-cluster scenario (trixie)
 	@start=$$(date +%s); rc=0; \
 	$(MAKE) --no-print-directory lab-down >/dev/null 2>&1 || true; \
-	$(MAKE) --no-print-directory lint unit molecule SCENARIOS=cluster:LAB_RELEASE=trixie || rc=$$?; \
+	$(MAKE) --no-print-directory lint unit molecule SCENARIOS=cluster:LAB_RELEASE=trixie,CLUSTER_COLLECTION=1 || rc=$$?; \
 	$(MAKE) --no-print-directory lab-down || rc=$${rc:-1}; \
 	echo "make check: $$([ $$rc -eq 0 ] && echo PASSED || echo FAILED) in $$(( $$(date +%s) - start ))s"; \
 	exit $$rc

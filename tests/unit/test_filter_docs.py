@@ -36,8 +36,8 @@ EXPORTS = _exports()
 
 
 def test_there_are_filters_and_docs():
-    assert len(PLUGIN_FILES) == 4
-    assert len(EXPORTS) == 19
+    assert len(PLUGIN_FILES) == 6
+    assert len(EXPORTS) == 23
 
 
 def test_no_orphaned_doc_file():
