@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab import dockerce
+
 PROJECT = Path(__file__).resolve().parent.parent
 RELEASES = ("bookworm", "trixie")
 BASE_PACKAGES = (
@@ -431,8 +433,6 @@ def repo(cfg: Config, release: str, base: Path) -> Path:
 
 def docker_repo(cfg: Config, release: str, flat: Path) -> Path:
     """The signed stand-in of Docker's apt repository (lab/dockerce.py) for `release`."""
-    from lab import dockerce
-
     try:
         return dockerce.build(
             cfg.cache / "repo" / "docker", cfg.cache / "docker-gnupg", release, flat
@@ -443,8 +443,6 @@ def docker_repo(cfg: Config, release: str, flat: Path) -> Path:
 
 def docker_repo_record(cfg: Config) -> dict[str, str]:
     """Where the docker-ce stand-in is served, and its keys' fingerprints."""
-    from lab import dockerce
-
     keys = dockerce.fingerprints(cfg.cache / "repo" / "docker")
     return {
         "url": f"http://{cfg.gateway}:{cfg.port}/docker/linux",
