@@ -16,7 +16,7 @@ What the staging tree gets, and what is changed on the way:
 - plugins/filter: filter_plugins/*.py and roles/*/filter_plugins/*.py, with the
   per-filter documentation files (<filter>.yml) next to them;
 - playbooks/: site.yml (its imports of playbooks/X.yml become X.yml) and playbooks/*.yml
-  with files/ and templates/; verify.yml's default report path (see PLAYBOOK_EDITS);
+  with files/ and templates/; verify's default report path (see STAGED_EDITS);
 - galaxy.yml, meta/runtime.yml, README.md, CHANGELOG.md, LICENSE (if present), docs/.
 
 Jinja filters are never looked up in the collection search list, so every use of one of
@@ -46,20 +46,20 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = ("etcd", "flannel", "docker")
+ROLES = ("flannel_common", "flannel_preflight", "etcd", "flannel", "docker", "flannel_verify")
 PLAYBOOK_DIRS = ("files", "templates")
 TOP_FILES = ("galaxy.yml", "README.md", "CHANGELOG.md", "LICENSE")
 TEXT_SUFFIXES = (".yml", ".yaml", ".j2")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.retry")
-# Exact edits of staged playbooks, each with its reason. In a collection playbook
-# playbook_dir is the installed collection's playbooks/ directory, so the verify report
-# would be written into the installed collection; it goes next to the inventory instead,
-# where the etcd role keeps its PKI (etcd_pki_dir) too.
-PLAYBOOK_EDITS: dict[str, list[tuple[str, str]]] = {
-    "verify.yml": [
+# Exact edits of staged files (paths in the collection), each with its reason. In a
+# collection playbook playbook_dir is the installed collection's playbooks/ directory,
+# so the verify report would be written into the installed collection; it goes next to
+# the inventory instead, where the etcd role keeps its PKI (etcd_pki_dir) too.
+STAGED_EDITS: dict[str, list[tuple[str, str]]] = {
+    "roles/flannel_verify/defaults/main.yml": [
         (
-            "default(playbook_dir | regex_replace('/playbooks$', '') ~ '/reports/overlay.json')",
-            "default((inventory_dir | default(playbook_dir, true)) ~ '/reports/overlay.json')",
+            "playbook_dir | regex_replace('/playbooks$', '') ~ '/reports/overlay.json'",
+            "(inventory_dir | default(playbook_dir, true)) ~ '/reports/overlay.json'",
         )
     ],
 }
@@ -195,13 +195,13 @@ def stage(root: Path, staging: Path) -> dict[str, int]:
         flags=re.MULTILINE,
     )
     (books / "site.yml").write_text(site)
-    for name, edits in PLAYBOOK_EDITS.items():
-        text = (books / name).read_text()
+    for name, edits in STAGED_EDITS.items():
+        text = (staging / name).read_text()
         for old, new in edits:
             if old not in text:
-                raise BuildError(f"playbooks/{name} no longer has: {old}")
+                raise BuildError(f"{name} no longer has: {old}")
             text = text.replace(old, new)
-        (books / name).write_text(text)
+        (staging / name).write_text(text)
 
     rewritten = rewrite_tree(staging / "roles", filters, fqcn) + rewrite_tree(books, filters, fqcn)
     left = [

@@ -26,7 +26,7 @@ from tests.unit.loader import ROOT
 BIN = Path(sys.executable).parent
 FQCN = "flannel_ansible.flannel"
 GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
-ROLES = {"etcd", "flannel", "docker"}
+ROLES = {"flannel_common", "flannel_preflight", "etcd", "flannel", "docker", "flannel_verify"}
 MODULES = ("mk_docker_opts", "applied_state")
 DOC_FILES = sorted([*ROOT.glob("filter_plugins/*.yml"), *ROOT.glob("roles/*/filter_plugins/*.yml")])
 FILTERS = {path.stem: yaml.safe_load(path.read_text()) for path in DOC_FILES}
@@ -137,13 +137,14 @@ def test_tarball_layout(installed):
         for name in ("preflight", "plan", "verify", "reset"):
             assert f"playbooks/{name}.yml" in names
         # playbook_dir is inside the installed collection: the report goes by the inventory.
-        verify = tar.extractfile("playbooks/verify.yml").read().decode()
+        verify = tar.extractfile("roles/flannel_verify/defaults/main.yml").read().decode()
         assert "(inventory_dir | default(playbook_dir, true)) ~ '/reports/overlay.json'" in verify
         assert "regex_replace('/playbooks$'" not in verify
-        assert f"| {FQCN}.flannel_verify_report(" in verify
+        probe = tar.extractfile("roles/flannel_verify/tasks/probe.yml").read().decode()
+        assert f"| {FQCN}.flannel_verify_report(" in probe
         assert {
-            "playbooks/files/overlay_probe.py",
-            "playbooks/templates/overlay_report.txt.j2",
+            "roles/flannel_verify/files/overlay_probe.py",
+            "roles/flannel_verify/templates/overlay_report.txt.j2",
         } <= names
         assert {"meta/runtime.yml", "README.md", "MANIFEST.json"} <= names
         assert {f"plugins/filter/{name}.yml" for name in FILTERS} <= names
@@ -187,7 +188,9 @@ def test_ansible_doc_roles(installed):
     roles = json.loads(done.stdout)
     assert set(roles) == {f"{FQCN}.{role}" for role in ROLES}
     for role in ROLES:
-        assert "main" in roles[f"{FQCN}.{role}"]["entry_points"]
+        # flannel_verify has two plays' entry points (start, probe) and no main.
+        first = "start" if role == "flannel_verify" else "main"
+        assert first in roles[f"{FQCN}.{role}"]["entry_points"]
 
 
 @pytest.mark.parametrize("playbook", [f"{FQCN}.site", str(ROOT / "tests/collection/fqcn.yml")])
