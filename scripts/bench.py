@@ -31,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from lab.labctl import Config, ssh  # noqa: E402  (the lab's own settings and ssh)
+from lab.config import Config  # noqa: E402  (the lab's own settings)
+from lab.hosts import ssh  # noqa: E402  (and its ssh)
 
 LAB = Config.from_env()
 RELEASE = "trixie"
