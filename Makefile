@@ -17,10 +17,12 @@ INVENTORY ?= inventory/lab/hosts.yml
 # Molecule runs of `make test`, in order: scenario[:VAR=value,...]. The flannel
 # role runs with vxlan, and with ipip and wireguard, which skip (reason printed)
 # where the kernel lacks them, as the lab's does; the full cluster runs once per
-# Debian release (vxlan); `faults` switches a running cluster vxlan -> host-gw ->
-# udp -> vxlan (verify after each) among its fault cases.
+# Debian release (vxlan; bookworm with the lease and Docker options files moved
+# to other directories, which every part must follow); `faults` switches a
+# running cluster vxlan -> host-gw -> udp -> vxlan (verify after each) among its
+# fault cases.
 SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ipip \
-	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm \
+	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm,CLUSTER_SUBNET_FILE=/run/flannel-lease/subnet.env,CLUSTER_OPTS_FILE=/run/flannel-docker/options.env \
 	cluster:LAB_RELEASE=trixie,CLUSTER_COLLECTION=1 faults
 
 # The flanneld pin lives in one place: the flannel role's defaults.
@@ -81,7 +83,7 @@ molecule: setup ## every molecule scenario on the lab
 	@mkdir -p $(CACHE_DIR)/logs; for run in $(SCENARIOS); do \
 	  s=$${run%%:*}; vars=""; \
 	  if [ "$$s" != "$$run" ]; then vars=$$(echo "$${run#*:}" | tr ',' ' '); fi; \
-	  log=$(CACHE_DIR)/logs/molecule-$$(echo "$$run" | tr ':=,' '---').log; \
+	  log=$(CACHE_DIR)/logs/molecule-$$(echo "$$run" | tr ':=,/' '----').log; \
 	  echo "=== $$vars molecule test -s $$s (log: $$log)"; start=$$(date +%s); \
 	  env $$vars $(BIN)/molecule test -s $$s 2>&1 | tee "$$log" || exit 1; \
 	  skip=$$(sed -n 's/^SKIP (kernel): //p' "$$log" | head -1); \

@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 DEFAULT_PREFIX = "/coreos.com/network"
-DEFAULT_SUBNET_FILE = "/run/flannel/subnet.env"
 # The verify play registers its per-node results as flannel_verify_<name>_raw.
 REGISTERED = ("subnet", "routes", "docker0", "healthz", "image", "start", "pairs")
 UDP_DEVICE = "flannel0"
@@ -401,7 +400,7 @@ def flannel_verify_report(
     prefix: str = DEFAULT_PREFIX,
     healthz: str | None = "127.0.0.1:8286",
     check_mode: bool = False,
-    subnet_file: str = DEFAULT_SUBNET_FILE,
+    subnet_file: str = "the subnet file",
 ) -> dict[str, Any]:
     """The report and its verdict. ``healthz`` is ``ip:port``, or None to skip that check."""
     etcd = read_etcd(etcd_reads, prefix)

@@ -107,7 +107,7 @@ EXAMPLES = r"""
       binary: /usr/local/bin/flanneld
     values:
       network_config: "{{ flannel_network_config }}"
-    runtime_files: [/run/flannel/subnet.env]
+    runtime_files: ["{{ flannel_subnet_file }}"]
   register: flannel_state
 
 - name: Record what flanneld now runs with (after its restart)

@@ -39,8 +39,10 @@ options:
   subnet_file:
     description:
       - Absolute path of the subnet file written by flanneld (upstream C(-f)).
+      - Required, unlike upstream's C(-f). The toolkit's path is the shared setting
+        C(flannel_subnet_file) (roles/flannel_common), so it is passed, not assumed.
     type: path
-    default: /run/flannel/subnet.env
+    required: true
   dest:
     description:
       - Absolute path of the Docker environment file to write (upstream C(-d)).
@@ -98,11 +100,12 @@ seealso:
 EXAMPLES = r"""
 - name: Write /run/docker_opts.env the way mk-docker-opts.sh does
   mk_docker_opts:
+    subnet_file: "{{ flannel_subnet_file }}"
 
 - name: One combined variable for a systemd drop-in, without the route check
   mk_docker_opts:
-    subnet_file: /run/flannel/subnet.env
-    dest: /run/flannel/docker
+    subnet_file: "{{ flannel_subnet_file }}"
+    dest: "{{ flannel_docker_opts_file }}"
     individual_vars: false
     combined_key: DOCKER_NETWORK_OPTIONS
     check_routes: false
@@ -153,7 +156,7 @@ dest:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "subnet_file": {"type": "path", "default": "/run/flannel/subnet.env"},
+            "subnet_file": {"type": "path", "required": True},
             "dest": {"type": "path", "default": "/run/docker_opts.env"},
             "individual_vars": {"type": "bool", "default": True},
             "combined_vars": {"type": "bool", "default": True},

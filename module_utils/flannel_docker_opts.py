@@ -7,7 +7,7 @@ This file is the single implementation behind two front ends:
 * a command line tool with upstream's flags, run on the hosts themselves, e.g. by
   flanneld's systemd unit::
 
-      python3 flannel_docker_opts.py -f /run/flannel/subnet.env -d /run/flannel/docker \\
+      python3 flannel_docker_opts.py -f SUBNET_FILE -d DOCKER_OPTS_FILE \\
           -k DOCKER_NETWORK_OPTIONS -c
 
 It must therefore use the Python standard library only.
@@ -42,7 +42,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-DEFAULT_SUBNET_FILE = "/run/flannel/subnet.env"
 DEFAULT_DEST = "/run/docker_opts.env"
 DEFAULT_COMBINED_KEY = "DOCKER_OPTS"
 FILE_MODE = 0o644
@@ -295,7 +294,7 @@ def check_paths(subnet_file: str, dest: str) -> None:
 
 
 def generate(
-    subnet_file: str = DEFAULT_SUBNET_FILE,
+    subnet_file: str,
     dest: str = DEFAULT_DEST,
     individual: bool = True,
     combined: bool = True,
@@ -331,8 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "-f",
         dest="subnet_file",
-        default=DEFAULT_SUBNET_FILE,
-        help=f"flannel env file (default {DEFAULT_SUBNET_FILE})",
+        required=True,
+        help="flannel env file (required: unlike upstream, no default is assumed)",
     )
     parser.add_argument(
         "-d",

@@ -35,6 +35,12 @@ from lab.config import Config  # noqa: E402  (the lab's own settings)
 from lab.hosts import ssh  # noqa: E402  (and its ssh)
 
 LAB = Config.from_env()
+# The lease file's path: the shared setting's default (the lab does not change it).
+SUBNET_FILE = re.search(
+    r"^flannel_subnet_file: *(\S+)",
+    (ROOT / "roles/flannel_common/defaults/main.yml").read_text(),
+    re.MULTILINE,
+).group(1)
 RELEASE = "trixie"
 RECAP = re.compile(
     r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE
@@ -195,7 +201,7 @@ class Bench:
         for h in self.lab_hosts:
             out = self.ssh(h, "ps -o rss= -C flanneld").split()
             rss[h["name"]] = round(int(out[0]) / 1024, 1) if out else None
-        mtu = self.ssh(a, "sed -n 's/^FLANNEL_MTU=//p' /run/flannel/subnet.env").strip()
+        mtu = self.ssh(a, f"sed -n 's/^FLANNEL_MTU=//p' {SUBNET_FILE}").strip()
         for h in (a, b):
             self.ssh(h, "pkill -x iperf3; docker rm -f flannel-bench >/dev/null", check=False)
         over, under = statistics.median(overlay), statistics.median(underlay)

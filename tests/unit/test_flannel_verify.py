@@ -99,6 +99,7 @@ def cluster(backend="vxlan", config_backend=None, hosts=HOSTS):
 def report(collected, reads, nodes=HOSTS, play_all=None, play=None, **kw):
     play_all = nodes if play_all is None else play_all
     play = play_all if play is None else play
+    kw.setdefault("subnet_file", "/run/flannel/subnet.env")
     return fv.flannel_verify_report(collected, nodes, play_all, play, etcd_reads=reads, **kw)
 
 

@@ -84,6 +84,11 @@ def test_defaults_write_upstream_format(capsys, paths, routes):
     assert routes["calls"] == 1
 
 
+def test_subnet_file_is_required(capsys, routes):
+    result = run_module(capsys)
+    assert result["failed"] and "missing required arguments: subnet_file" in result["msg"]
+
+
 def test_default_paths(capsys, routes, monkeypatch):
     seen = {}
 
@@ -92,7 +97,7 @@ def test_default_paths(capsys, routes, monkeypatch):
         raise fdo.DockerOptsError("stop here")
 
     monkeypatch.setattr(mod, "generate", fake_generate)
-    result = run_module(capsys)
+    result = run_module(capsys, subnet_file="/run/flannel/subnet.env")
     assert result["failed"] and result["msg"] == "stop here"
     assert seen == {
         "subnet_file": "/run/flannel/subnet.env",

@@ -7,13 +7,10 @@ import os
 
 import yaml
 
+from tests.lab_helpers import docker_opts_file, shared_defaults, subnet_env, subnet_file
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 REPORT = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "overlay.json")
-
-
-def subnet_env(host) -> dict[str, str]:
-    text = host.file("/run/flannel/subnet.env").content_string
-    return dict(line.split("=", 1) for line in text.split() if "=" in line)
 
 
 def test_report_says_every_ordered_pair_passed():
@@ -95,3 +92,25 @@ def test_lease_in_etcd_matches_what_the_node_runs(host):
             assert net not in routes, routes
         else:
             assert net in routes, routes
+
+
+def test_every_part_uses_the_configured_lease_and_options_files(host):
+    """flannel_subnet_file and flannel_docker_opts_file (moved in make test's bookworm run):
+    flanneld writes the lease there, its unit's helper and the docker role write the options
+    there, docker.service reads them from there; nothing is left at a path not asked for."""
+    lease, opts = subnet_file(host), docker_opts_file(host)
+    assert host.file(lease).is_file
+    assert host.file(opts).content_string.startswith("DOCKER_NETWORK_OPTIONS=")
+    flanneld = host.check_output("tr '\\0' ' ' < /proc/$(pidof flanneld)/cmdline")
+    assert f"-subnet-file={lease}" in flanneld
+    unit = host.check_output("systemctl cat flanneld.service")
+    assert f"-f {lease} -d {opts} " in unit
+    env_files = host.check_output("systemctl show -P EnvironmentFiles docker.service")
+    assert opts in env_files
+    defaults = shared_defaults()
+    for asked, default in (
+        (lease, defaults["flannel_subnet_file"]),
+        (opts, defaults["flannel_docker_opts_file"]),
+    ):
+        if asked != default:
+            assert not host.file(default).exists, f"{default} exists, but {asked} was asked for"

@@ -2,10 +2,7 @@
 
 import ipaddress
 
-
-def subnet_env(host) -> dict[str, str]:
-    text = host.file("/run/flannel/subnet.env").content_string
-    return dict(line.split("=", 1) for line in text.split() if "=" in line)
+from tests.lab_helpers import docker_opts_file, subnet_env
 
 
 def test_dropin_rewires_docker_service(host):
@@ -13,7 +10,7 @@ def test_dropin_rewires_docker_service(host):
     # Wants=, not Requires=: a flanneld restart must not restart dockerd.
     assert "Wants=flanneld.service" in dropin and "After=flanneld.service" in dropin
     assert not [line for line in dropin.splitlines() if line.startswith("Requires=")]
-    assert "EnvironmentFile=/run/flannel/docker" in dropin
+    assert f"EnvironmentFile={docker_opts_file(host)}" in dropin
     lines = [line for line in dropin.splitlines() if line.startswith("ExecStart=")]
     assert lines[0] == "ExecStart=" and lines[1].endswith(" $DOCKER_NETWORK_OPTIONS")
     packaged = host.check_output(
@@ -24,7 +21,7 @@ def test_dropin_rewires_docker_service(host):
 
 def test_docker_options_file_matches_the_lease(host):
     env = subnet_env(host)
-    assert host.file("/run/flannel/docker").content_string == (
+    assert host.file(docker_opts_file(host)).content_string == (
         f'DOCKER_NETWORK_OPTIONS=" --bip={env["FLANNEL_SUBNET"]} --ip-masq=false'
         f' --mtu={env["FLANNEL_MTU"]}"\n'
     )

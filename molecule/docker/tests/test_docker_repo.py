@@ -15,6 +15,8 @@ import subprocess
 import pytest
 import testinfra
 
+from tests.lab_helpers import subnet_env
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 SCENARIO = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
@@ -113,11 +115,7 @@ def test_the_right_key_installs_the_pinned_version(flab1):
     assert not status.startswith("ii"), status
     # The package scripts restarted dockerd; it came back through the drop-in with the
     # lease's options.
-    env = dict(
-        line.split("=", 1)
-        for line in flab1.file("/run/flannel/subnet.env").content_string.split()
-        if "=" in line
-    )
+    env = subnet_env(flab1)
     argv = flab1.check_output("tr '\\0' ' ' < /proc/$(systemctl show -P MainPID docker)/cmdline")
     assert f"--bip={env['FLANNEL_SUBNET']}" in argv and f"--mtu={env['FLANNEL_MTU']}" in argv
 

@@ -17,6 +17,12 @@ import time
 import pytest
 import yaml
 
+from tests.lab_helpers import shared_defaults
+
+# The faults scenario runs with the shared defaults' paths.
+SUBNET_FILE = shared_defaults()["flannel_subnet_file"]
+OPTS_FILE = shared_defaults()["flannel_docker_opts_file"]
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
@@ -115,7 +121,7 @@ def argv_of(name: str, unit: str) -> str:
 
 
 def subnet(name: str) -> str:
-    return on(name, "sed -n 's/^FLANNEL_SUBNET=//p' /run/flannel/subnet.env")
+    return on(name, f"sed -n 's/^FLANNEL_SUBNET=//p' {SUBNET_FILE}")
 
 
 def start_keeper(name: str) -> str:
@@ -172,7 +178,7 @@ def test_killed_run_leaves_restarts_owed_and_the_next_run_does_them(keepers):
     # Lose Docker's side of one node as well, and stop dockerd on another: the same re-run
     # must repair them (docker0 and the options file come back through a Docker restart).
     broken, stopped = NODES[2], NODES[0]
-    on(broken, "rm -f /run/flannel/docker && ip link delete docker0")
+    on(broken, f"rm -f {OPTS_FILE} && ip link delete docker0")
     on(stopped, "systemctl stop docker.socket docker.service")
     dockerd = {name: pid(name, "docker") for name in NODES}
     rc, out, secs = site("-e", json.dumps({"flannel_extra_args": [MARGIN]}))
@@ -187,7 +193,7 @@ def test_killed_run_leaves_restarts_owed_and_the_next_run_does_them(keepers):
     for name in (broken, stopped):
         assert on(name, "systemctl is-active docker") == "active"
         assert subnet(name) in on(name, "ip -4 -o addr show dev docker0")
-        assert on(name, "cat /run/flannel/docker").startswith("DOCKER_NETWORK_OPTIONS=")
+        assert on(name, f"cat {OPTS_FILE}").startswith("DOCKER_NETWORK_OPTIONS=")
     with open(REPORT) as fh:
         assert json.load(fh)["ok"] is True
 
@@ -223,7 +229,7 @@ def test_backend_switch_applies_on_the_running_cluster(backend):
     problems = []
     for name in NODES:
         problems += routes_match(name, backend, peers)
-        mtu = on(name, "sed -n 's/^FLANNEL_MTU=//p' /run/flannel/subnet.env")
+        mtu = on(name, f"sed -n 's/^FLANNEL_MTU=//p' {SUBNET_FILE}")
         if int(mtu) != MTU[backend]:
             problems.append(f"{name}: FLANNEL_MTU {mtu}, want {MTU[backend]}")
         if subnet(name) != before[name]:

@@ -11,6 +11,8 @@ import pytest
 import testinfra
 import yaml
 
+from tests.lab_helpers import docker_opts_file, subnet_env
+
 PREFIX = "/coreos.com/network"
 BACKEND = os.environ.get("FLANNEL_BACKEND", "vxlan")
 MTU = {"vxlan": 1450, "udp": 1472, "host-gw": 1500, "ipip": 1480, "wireguard": 1420}[BACKEND]
@@ -29,11 +31,6 @@ def addresses() -> dict[str, str]:
 
 def node(name: str):
     return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
-
-
-def subnet_env(h) -> dict[str, str]:
-    text = h.file("/run/flannel/subnet.env").content_string
-    return dict(line.split("=", 1) for line in text.split() if "=" in line)
 
 
 def leases(h) -> dict[str, dict]:
@@ -80,7 +77,7 @@ def test_docker_options_agree_with_subnet_env(host):
         f'DOCKER_NETWORK_OPTIONS=" --bip={env["FLANNEL_SUBNET"]} --ip-masq=false'
         f' --mtu={env["FLANNEL_MTU"]}"\n'
     )
-    assert host.file("/run/flannel/docker").content_string == want
+    assert host.file(docker_opts_file(host)).content_string == want
 
 
 def test_routes_to_every_other_node(host):
