@@ -147,6 +147,12 @@ def test_tarball_layout(installed):
         } <= names
         assert {"meta/runtime.yml", "README.md", "MANIFEST.json"} <= names
         assert {f"plugins/filter/{name}.yml" for name in FILTERS} <= names
+        # The shared preflight code the filters import (with `..module_utils`).
+        assert {
+            f"plugins/module_utils/flannel_preflight/{module}.py"
+            for module in ("__init__", "model", "inventory", "plan", "rules", "report")
+        } <= names
+        assert not [n for n in names if "__pycache__" in n]
     # The repository itself is untouched: its modules still use the legacy import.
     assert (
         "from ansible.module_utils.flannel_docker_opts"
