@@ -2,7 +2,8 @@
 
 Each entry is one function ``check(facts, report)`` with the rule ids of
 docs/preflight.md it enforces (an id belongs to exactly one function; the doc's table
-gives each id's message) and a one-line description.
+gives each id's message) and a one-line description. ``tests/unit/test_preflight_rules.py``
+checks the ids against the doc both ways.
 
 The order matters twice: it is the order of the messages, and a rule reads what the
 rules before it recorded in :class:`Facts` (``check_config_keys`` the canonical keys,

@@ -1,0 +1,57 @@
+"""Unit tests of the rules table (module_utils/flannel_preflight/rules.py): against
+docs/preflight.md, and its order."""
+
+import re
+
+from tests.unit.loader import ROOT
+from tests.unit.preflight_helpers import net, pf, run
+
+# --- the rules table against docs/preflight.md ----------------------------------------------
+
+DOC = (ROOT / "docs/preflight.md").read_text()
+# A rule's row in the doc's tables: | K1 | E | ... |
+DOC_IDS = re.findall(r"(?m)^\| ([A-Z][0-9]+) \| [EW] \|", DOC)
+RULES = pf.rules.RULES
+
+
+def test_doc_lists_each_rule_id_once():
+    assert DOC_IDS and len(DOC_IDS) == len(set(DOC_IDS))
+
+
+def test_every_rule_id_of_the_table_is_documented():
+    assert sorted(set(pf.rules.BY_ID) - set(DOC_IDS)) == []
+
+
+def test_the_doc_lists_no_rule_the_table_lacks():
+    assert sorted(set(DOC_IDS) - set(pf.rules.BY_ID)) == []
+
+
+def test_each_rule_id_belongs_to_one_function():
+    ids = [rule_id for rule in RULES for rule_id in rule.ids]
+    assert len(ids) == len(set(ids))
+    checks = [rule.check for rule in RULES]
+    assert len(checks) == len(set(checks))
+
+
+def test_each_rule_has_a_one_line_description():
+    for rule in RULES:
+        assert rule.summary and rule.summary == rule.check.__doc__.strip().splitlines()[0]
+        assert rule.summary.endswith("."), rule.check.__name__
+
+
+def test_rule_ids_expand_ranges():
+    assert pf.rules.BY_ID["N10"].check is pf.config_rules.check_ipv4_subnets
+    assert "N6" not in pf.rules.BY_ID["N10"].ids
+    assert pf.rules.BY_ID["B20"].ids[-1] == "B20"
+
+
+def test_the_rules_run_in_table_order():
+    # Messages come out in the order of the table, one rule after the other.
+    config = net(Network="10.244.1.0/16", Backend={"Type": "vxlam"})
+    result = run(config, etcd={}, underlay_mtu=10)
+    assert [e.split(":", 1)[0] for e in result["errors"]] == [
+        "flannel_underlay_mtu",
+        "groups.etcd",
+        "flannel_network_config.Network",
+        "flannel_network_config.Backend.Type",
+    ]
