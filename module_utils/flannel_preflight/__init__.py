@@ -3,9 +3,10 @@
 Everything here is a pure function of its arguments (the only outside look is whether
 the user-supplied TLS files exist on the controller). The filters of
 ``filter_plugins/flannel_plan.py`` (used by ``playbooks/preflight.yml`` and
-``playbooks/plan.yml``) call it; ``docs/preflight.md`` lists every rule with its
-message. What flanneld would reject, or worse silently accept and then hang or
-misroute, is an error; what works but is probably not meant is a warning.
+``playbooks/plan.yml``) and the etcd role's ``etcd_flannel_config_problems`` call it;
+``docs/preflight.md`` lists every rule with its message. What flanneld would reject, or
+worse silently accept and then hang or misroute, is an error; what works but is
+probably not meant is a warning.
 
 Modules, each with one job:
 
@@ -23,8 +24,8 @@ How a filter plugin imports this package
 It is not a plugin itself: Ansible loads every ``.py`` of a filter_plugins directory
 (and of its subdirectories) as a filter plugin, and gives those files no way to import
 their neighbours. So it lives with the project's other shared code in ``module_utils/``,
-and the filter files that use it (``filter_plugins/flannel_plan.py``) import it in
-two steps:
+and the filter files that use it (``filter_plugins/flannel_plan.py``,
+``roles/etcd/filter_plugins/etcd_filters.py``) import it in the same two steps:
 
 1. ``from ..module_utils.flannel_preflight import ...``: inside the built collection
    the filter is ``ansible_collections.<ns>.<name>.plugins.filter.<file>`` and this is

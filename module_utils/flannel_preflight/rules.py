@@ -8,18 +8,22 @@ checks the ids against the doc both ways.
 The order matters twice: it is the order of the messages, and a rule reads what the
 rules before it recorded in :class:`Facts` (``check_config_keys`` the canonical keys,
 ``check_ipv4_subnets`` the IPv4 plan, ``check_backend_type`` the backend, ...).
+
+``config_only`` marks the rules that read nothing but ``flannel_network_config``: the
+etcd role runs just those (``config_problems``) before it stores the config in etcd.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from . import backend_rules as backend
 from . import config_rules as config
 from . import inventory_rules as inventory
 from .inventory import Facts
-from .model import Report
+from .model import CONFIG_VAR, Report
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Rule:
     ids: tuple[str, ...]
     check: Callable[[Facts, Report], None]
     summary: str
+    config_only: bool = False
 
 
 def _ids(spec: str) -> tuple[str, ...]:
@@ -40,10 +45,10 @@ def _ids(spec: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _rule(ids: str, check: Callable[[Facts, Report], None]) -> Rule:
+def _rule(ids: str, check: Callable[[Facts, Report], None], config_only: bool = False) -> Rule:
     """A table row; the summary is the first line of the function's docstring."""
     summary = (check.__doc__ or "").strip().splitlines()[0]
-    return Rule(_ids(ids), check, summary)
+    return Rule(_ids(ids), check, summary, config_only)
 
 
 RULES: tuple[Rule, ...] = (
@@ -52,21 +57,21 @@ RULES: tuple[Rule, ...] = (
     _rule("H1", inventory.check_underlay_prefix),
     _rule("M1", inventory.check_underlay_mtu),
     _rule("I1-I4", inventory.check_groups),
-    _rule("K1-K4", config.check_config_keys),
-    _rule("K5", config.check_enable_ipv4),
-    _rule("N1-N5 N7-N13", config.check_ipv4_subnets),
-    _rule("V1", config.check_ipv6_subnets),
-    _rule("V3", config.check_ipv6_keys_ignored),
-    _rule("B1-B8", backend.check_backend_type),
-    _rule("B9-B10", backend.check_backend_keys),
-    _rule("B11-B20", backend.check_backend_values),
-    _rule("M2-M4", backend.check_overlay_mtu),
+    _rule("K1-K4", config.check_config_keys, config_only=True),
+    _rule("K5", config.check_enable_ipv4, config_only=True),
+    _rule("N1-N5 N7-N13", config.check_ipv4_subnets, config_only=True),
+    _rule("V1", config.check_ipv6_subnets, config_only=True),
+    _rule("V3", config.check_ipv6_keys_ignored, config_only=True),
+    _rule("B1-B8", backend.check_backend_type, config_only=True),
+    _rule("B9-B10", backend.check_backend_keys, config_only=True),
+    _rule("B11-B20", backend.check_backend_values, config_only=True),
+    _rule("M2-M4", backend.check_overlay_mtu, config_only=True),
     _rule("P1-P2", inventory.check_etcd_prefix),
-    _rule("N6", config.check_special_ranges),
+    _rule("N6", config.check_special_ranges, config_only=True),
     _rule("O1", inventory.check_host_addresses),
     _rule("O2-O6", inventory.check_reserved_ranges),
     _rule("V4", inventory.check_ipv6_overlaps),
-    _rule("O7", config.check_docker_ranges),
+    _rule("O7", config.check_docker_ranges, config_only=True),
     _rule("H2-H3", inventory.check_host_gw),
     _rule("H4", inventory.check_udp_arch),
     _rule("T1-T4", inventory.check_tls_files),
@@ -84,3 +89,12 @@ def run(facts: Facts, rules: Iterable[Rule] = RULES) -> Report:
     for rule in rules:
         rule.check(facts, report)
     return report
+
+
+def config_problems(config: Any) -> list[str]:
+    """The errors of the rules on ``flannel_network_config`` alone (``config_only``).
+
+    No underlay MTU is known here, so the MTU rules M2-M4 have nothing to check.
+    """
+    facts = Facts(values={CONFIG_VAR: config})  # as given: None is not the default here
+    return run(facts, (rule for rule in RULES if rule.config_only)).errors

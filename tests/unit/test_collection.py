@@ -267,7 +267,7 @@ def test_role_filters_resolve_inside_the_collection_role(installed):
               rescue:
                 - name: Check the message
                   ansible.builtin.assert:
-                    that: "'SubnetLen 31 is longer than 30' in ansible_failed_result.msg"
+                    that: "'SubnetLen: 31 is outside what flannel' in ansible_failed_result.msg"
         """,
     )
     done = installed.run("ansible-playbook", "-i", "hosts.yml", str(play))

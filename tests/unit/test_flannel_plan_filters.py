@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from tests.unit.loader import ROOT
+from tests.unit.loader import ROOT, load
 from tests.unit.preflight_helpers import fp
 
 
@@ -40,6 +40,8 @@ def test_outside_a_collection_the_package_comes_from_module_utils():
     # parent package, so the filter falls back to the repository's module_utils/.
     assert fp.preflight.__name__ == "flannel_preflight"
     assert Path(fp.preflight.__file__) == ROOT / "module_utils/flannel_preflight/__init__.py"
+    etcd = load("etcd_filters_import", "roles/etcd/filter_plugins/etcd_filters.py")
+    assert etcd.preflight is fp.preflight
 
 
 def test_inside_a_collection_the_relative_import_is_used(tmp_path, monkeypatch):
@@ -52,6 +54,7 @@ def test_inside_a_collection_the_relative_import_is_used(tmp_path, monkeypatch):
     )
     (plugins / "filter").mkdir()
     shutil.copy(ROOT / "filter_plugins/flannel_plan.py", plugins / "filter")
+    shutil.copy(ROOT / "roles/etcd/filter_plugins/etcd_filters.py", plugins / "filter")
     for package in (tmp_path / "coll", plugins, plugins / "filter", plugins / "module_utils"):
         (package / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -59,6 +62,11 @@ def test_inside_a_collection_the_relative_import_is_used(tmp_path, monkeypatch):
     for name in [n for n in sys.modules if n == "coll" or n.startswith("coll.")]:
         monkeypatch.delitem(sys.modules, name)
     plan = importlib.import_module("coll.plugins.filter.flannel_plan")
+    etcd = importlib.import_module("coll.plugins.filter.etcd_filters")
     assert plan.preflight.__name__ == "coll.plugins.module_utils.flannel_preflight"
+    assert etcd.preflight is plan.preflight
     assert str(ROOT / "module_utils") not in sys.path
     assert plan.flannel_plan({"etcd": ["a"], "nodes": ["a"]})["fits"] is True
+    assert etcd.etcd_flannel_config_problems({"Network": "10.244.0.0/16"})[0].startswith(
+        "flannel_network_config.Backend: missing"
+    )
