@@ -12,9 +12,11 @@ What the staging tree gets, and what is changed on the way:
   plugins/filter/, because a role inside a collection loads no plugin directories;
 - plugins/modules: library/*.py, importing the project's module_utils from the
   collection (`ansible_collections.<ns>.<name>.plugins.module_utils.<util>`);
-- plugins/module_utils: module_utils/*.py;
+- plugins/module_utils: module_utils/*.py and module_utils' packages
+  (flannel_preflight/);
 - plugins/filter: filter_plugins/*.py and roles/*/filter_plugins/*.py, with the
-  per-filter documentation files (<filter>.yml) next to them;
+  per-filter documentation files (<filter>.yml) next to them; the filters that use
+  flannel_preflight find it there with a relative import (`..module_utils`), unchanged;
 - playbooks/: site.yml (its imports of playbooks/X.yml become X.yml) and playbooks/*.yml
   with files/ and templates/; verify's default report path (see STAGED_EDITS);
 - galaxy.yml, meta/runtime.yml, README.md, CHANGELOG.md, LICENSE (if present), docs/.
@@ -131,6 +133,15 @@ def rewrite_tree(tree: Path, names: Iterable[str], fqcn: str) -> int:
     return total
 
 
+def module_utils(root: Path = ROOT) -> list[str]:
+    """The names under module_utils/: its modules and its packages (directories with an
+    __init__.py, such as flannel_preflight, which the filters import)."""
+    base = root / "module_utils"
+    names = [p.stem for p in base.glob("*.py")]
+    names += [p.name for p in base.iterdir() if (p / "__init__.py").is_file()]
+    return sorted(names)
+
+
 def stage_module(source: Path, dest: Path, utils: Iterable[str], fqcn: str) -> None:
     """A module of library/ importing the project's module_utils from the collection."""
     text = source.read_text()
@@ -174,9 +185,13 @@ def stage(root: Path, staging: Path) -> dict[str, int]:
                 raise BuildError(f"{path.name}: two filter plugin files of that name")
             shutil.copy2(path, plugins / "filter" / path.name)
 
-    utils = sorted(p.stem for p in (root / "module_utils").glob("*.py"))
+    utils = module_utils(root)
     for util in utils:
-        shutil.copy2(root / "module_utils" / f"{util}.py", plugins / "module_utils")
+        source = root / "module_utils" / util
+        if source.is_dir():
+            shutil.copytree(source, plugins / "module_utils" / util, ignore=IGNORE)
+        else:
+            shutil.copy2(source.with_suffix(".py"), plugins / "module_utils")
     modules = sorted((root / "library").glob("*.py"))
     for module in modules:
         stage_module(module, plugins / "modules" / module.name, utils, fqcn)

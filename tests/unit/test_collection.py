@@ -148,6 +148,12 @@ def test_tarball_layout(installed):
         } <= names
         assert {"meta/runtime.yml", "README.md", "MANIFEST.json"} <= names
         assert {f"plugins/filter/{name}.yml" for name in FILTERS} <= names
+        # The shared preflight code the filters import (with `..module_utils`).
+        assert {
+            f"plugins/module_utils/flannel_preflight/{module}.py"
+            for module in ("__init__", "model", "inventory", "plan", "rules", "report")
+        } <= names
+        assert not [n for n in names if "__pycache__" in n]
     # The repository itself is untouched: its modules still use the legacy import.
     assert (
         "from ansible.module_utils.flannel_docker_opts"
@@ -264,7 +270,7 @@ def test_role_filters_resolve_inside_the_collection_role(installed):
               rescue:
                 - name: Check the message
                   ansible.builtin.assert:
-                    that: "'SubnetLen 31 is longer than 30' in ansible_failed_result.msg"
+                    that: "'SubnetLen: 31 is outside what flannel' in ansible_failed_result.msg"
         """,
     )
     done = installed.run("ansible-playbook", "-i", "hosts.yml", str(play))

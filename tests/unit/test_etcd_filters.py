@@ -55,30 +55,66 @@ def test_default_flannel_config_is_fine():
     assert ef.etcd_flannel_config_problems(DEFAULT) == []
 
 
+# The etcd role runs the preflight's rules on the config alone, so the messages are the
+# preflight's (docs/preflight.md, rule ids in the comments).
 @pytest.mark.parametrize(
     "config,fragment",
     [
-        ({"SubnetLen": 24, "Backend": {"Type": "vxlan"}}, "Network is missing"),
-        ({"Network": "10.244.0.1/16", "Backend": {"Type": "vxlan"}}, "is not an IPv4 network"),
+        (
+            {"SubnetLen": 24, "Backend": {"Type": "vxlan"}},
+            "flannel_network_config.Network: missing",  # N1
+        ),
+        (
+            {"Network": "10.244.0.1/16", "Backend": {"Type": "vxlan"}},
+            "flannel_network_config.Network: '10.244.0.1/16' has host bits set",  # N5
+        ),
         (
             {"Network": "10.244.0.0/16", "SubnetLen": 31, "Backend": {"Type": "vxlan"}},
-            "longer than 30",
+            "flannel_network_config.SubnetLen: 31 is outside what flannel accepts (must be "
+            "<= 30",  # N8
         ),
         (
             {"Network": "10.244.0.0/24", "SubnetLen": 25, "Backend": {"Type": "vxlan"}},
-            "fewer than 4",
+            "and >= Network prefix + 2 = 26)",  # N8
         ),
-        ({"Network": "10.244.0.0/16", "SubnetLen": "24", "Backend": {"Type": "vxlan"}}, "integer"),
-        ({"Network": "10.244.0.0/30", "Backend": {"Type": "vxlan"}}, "too small"),
-        ({"Network": "10.244.0.0/16"}, "Backend must be a mapping"),
-        ({"Network": "10.244.0.0/16", "Backend": {}}, "Backend.Type is missing"),
-        ({"Network": "10.244.0.0/16", "Backend": {"Type": ""}}, "Backend.Type is missing"),
-        ("not a dict", "must be a mapping"),
+        (
+            {"Network": "10.244.0.0/16", "SubnetLen": "24", "Backend": {"Type": "vxlan"}},
+            "flannel_network_config.SubnetLen: must be an integer, got '24'",  # K4
+        ),
+        (
+            {"Network": "10.244.0.0/30", "Backend": {"Type": "vxlan"}},
+            "flannel_network_config.Network: /30 is too small",  # N7
+        ),
+        (
+            {"Network": "10.244.0.0/16"},
+            "flannel_network_config.Backend: missing; without it flanneld silently uses the "
+            "udp backend",  # B1
+        ),
+        (
+            {"Network": "10.244.0.0/16", "Backend": {}},
+            "flannel_network_config.Backend.Type: missing",  # B2
+        ),
+        (
+            {"Network": "10.244.0.0/16", "Backend": {"Type": ""}},
+            "flannel_network_config.Backend.Type: '' is not a flannel v0.28.9 backend",  # B4
+        ),
+        ("not a dict", "flannel_network_config: must be a mapping"),  # K1
     ],
 )
 def test_flannel_config_problems(config, fragment):
     problems = ef.etcd_flannel_config_problems(config)
     assert any(fragment in p for p in problems), problems
+
+
+def test_flannel_config_problems_are_the_preflights():
+    # The same function as the preflight's rules, not a copy of them.
+    config = {"network": "10.244.0.0/16", "Backend": {"Type": "wireguard", "Mode": "x"}}
+    expected = ef.preflight.rules.config_problems(config)
+    assert ef.etcd_flannel_config_problems(config) == expected
+    assert expected == [
+        "flannel_network_config.Backend.Mode: 'x' is not one of separate, auto, ipv4, ipv6 "
+        "(flanneld would fail with 'no valid Mode configured')"
+    ]
 
 
 def test_flannel_keys_match_case_insensitively():
@@ -90,14 +126,20 @@ def test_flannel_keys_match_case_insensitively():
     )
 
 
-def test_ipv6_only_config_needs_no_network():
+def test_ipv6_only_config_is_refused_as_by_the_preflight():
+    # Docker's --bip comes from the IPv4 subnet: the preflight refuses EnableIPv4: false
+    # (K5), and so does the etcd role now that it runs the same rules.
     config = {
         "EnableIPv4": False,
         "EnableIPv6": True,
         "IPv6Network": "fd00::/48",
         "Backend": {"Type": "vxlan"},
     }
-    assert ef.etcd_flannel_config_problems(config) == []
+    assert ef.etcd_flannel_config_problems(config) == [
+        "flannel_network_config.EnableIPv4: false is not supported by this toolkit: Docker's "
+        "--bip comes from the IPv4 FLANNEL_SUBNET",
+        "flannel_network_config.Network: missing; flannel needs an IPv4 CIDR such as 10.244.0.0/16",
+    ]
 
 
 def test_sans_kinds_order_and_duplicates():

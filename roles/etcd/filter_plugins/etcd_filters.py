@@ -5,7 +5,9 @@
     simply compares unequal and gets rewritten).
 ``config | etcd_flannel_config_problems``
     What flanneld would reject (or hang on: it never exits on a bad config) in a
-    flannel network config, as a list of messages; empty when it is usable.
+    flannel network config, as a list of messages; empty when it is usable. These are
+    the errors of the preflight's rules on the config alone, with the same messages
+    (module_utils/flannel_preflight).
 ``names | etcd_sans``
     Subject alternative names (``IP:...``/``DNS:...``) for addresses and host names,
     without duplicates, in the given order.
@@ -24,8 +26,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+# The shared code, from the collection or else from the repository; the reasons are in
+# module_utils/flannel_preflight/__init__.py.
+try:
+    from ..module_utils import flannel_preflight as preflight
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "module_utils"))
+    import flannel_preflight as preflight
 
 
 def etcd_json_or_none(text: Any) -> Any:
@@ -37,55 +49,9 @@ def etcd_json_or_none(text: Any) -> Any:
         return None
 
 
-def _key(config: Mapping[str, Any], name: str) -> str | None:
-    """flannel matches JSON keys case-insensitively: find the key spelled any way."""
-    for key in config:
-        if isinstance(key, str) and key.lower() == name.lower():
-            return key
-    return None
-
-
 def etcd_flannel_config_problems(config: Any) -> list[str]:
-    if not isinstance(config, Mapping):
-        return [f"the flannel network config must be a mapping, got {type(config).__name__}"]
-    problems: list[str] = []
-    enable_v4_key = _key(config, "EnableIPv4")
-    enable_v4 = config.get(enable_v4_key, True) if enable_v4_key else True
-    net_key = _key(config, "Network")
-    network: ipaddress.IPv4Network | None = None
-    if enable_v4 is not False:
-        if net_key is None:
-            problems.append("Network is missing (an IPv4 CIDR such as 10.244.0.0/16)")
-        else:
-            try:
-                network = ipaddress.IPv4Network(str(config[net_key]), strict=True)
-            except ValueError as exc:
-                problems.append(f"Network {config[net_key]!r} is not an IPv4 network: {exc}")
-    len_key = _key(config, "SubnetLen")
-    if len_key is not None:
-        subnet_len = config[len_key]
-        if isinstance(subnet_len, bool) or not isinstance(subnet_len, int):
-            problems.append(f"SubnetLen must be an integer, got {subnet_len!r}")
-        elif subnet_len > 30:
-            problems.append(f"SubnetLen {subnet_len} is longer than 30")
-        elif network is not None and subnet_len < network.prefixlen + 2:
-            problems.append(
-                f"SubnetLen {subnet_len} leaves fewer than 4 subnets in {network} "
-                f"(use at least /{network.prefixlen + 2})"
-            )
-    elif network is not None and network.prefixlen > 28:
-        problems.append(f"Network {network} is too small for flannel's default SubnetLen")
-    backend_key = _key(config, "Backend")
-    backend = config.get(backend_key) if backend_key else None
-    if not isinstance(backend, Mapping):
-        problems.append(
-            "Backend must be a mapping with a Type (without it flannel silently uses udp)"
-        )
-    else:
-        type_key = _key(backend, "Type")
-        if type_key is None or not isinstance(backend[type_key], str) or not backend[type_key]:
-            problems.append("Backend.Type is missing (flanneld refuses a Backend without Type)")
-    return problems
+    """The preflight's own rules on the config alone (``rules.config_problems``)."""
+    return preflight.rules.config_problems(config)
 
 
 def _is_ip(value: str) -> bool:
