@@ -15,6 +15,9 @@ for how this file imports them); these are only the entry points.
     The plan, errors and warnings as lines of text for a person to read.
 ``underlay_mtu | flannel_mtu_by_backend``
     The overlay MTU each backend leaves on an underlay of that MTU.
+``hostvars | flannel_member_addresses(members)``
+    Each etcd member's address by the one rule the roles and the preflight share
+    (etcd_address, else ansible_host, else its name).
 """
 
 from __future__ import annotations
@@ -89,4 +92,5 @@ class FilterModule:
             "flannel_plan": flannel_plan,
             "flannel_plan_report": flannel_plan_report,
             "flannel_mtu_by_backend": flannel_mtu_by_backend,
+            "flannel_member_addresses": preflight.inventory.member_addresses,
         }

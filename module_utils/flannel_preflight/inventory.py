@@ -7,7 +7,7 @@ it works on plain dicts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from typing import Any
@@ -17,7 +17,6 @@ from jinja2 import Undefined
 from .model import (
     CONFIG_VAR,
     DEFAULT_ARCH,
-    DEFAULT_NETWORK_CONFIG,
     MAX_MTU,
     MIN_MTU_V4,
     IPNetwork,
@@ -45,7 +44,7 @@ TLS_PAIRS = (
     ("etcd_tls_ca_cert_src", "etcd_tls_ca_key_src"),
     ("flannel_etcd_certfile_src", "flannel_etcd_keyfile_src"),
 )
-VIEW_VARS = ("ansible_host", "flannel_arch", *CLUSTER_VARS, *TLS_FILE_VARS)
+VIEW_VARS = ("ansible_host", "etcd_address", "flannel_arch", *CLUSTER_VARS, *TLS_FILE_VARS)
 HOST_GROUPS = ("etcd", "nodes")
 ERROR_KEY = "__errors__"
 
@@ -120,6 +119,19 @@ def host_address(name: str, hostvars: Mapping[str, Any]) -> str:
     return str(value) if value not in (None, "") else name
 
 
+def member_address(name: str, hostvars: Mapping[str, Any]) -> str:
+    """The address an etcd member is reached on: its etcd_address, else ansible_host, else
+    its name. The one rule: the etcd role's URLs and the flannel role's default endpoints
+    use it through the ``flannel_member_addresses`` filter."""
+    value = hostvars.get("etcd_address")
+    return str(value) if value not in (None, "") else host_address(name, hostvars)
+
+
+def member_addresses(hostvars: Mapping[str, Any], members: Iterable[str]) -> dict[str, str]:
+    """{member: address} for ``members``, in their order (``hostvars`` is Ansible's)."""
+    return {str(name): member_address(str(name), hostvars[name]) for name in members}
+
+
 def cluster_value(var: str, default: Any, nodes: Hosts) -> tuple[Any, list[list[str]]]:
     """The value the first node sees for a cluster-wide variable, and the hosts seeing
     each distinct value (one entry when they all agree)."""
@@ -147,7 +159,8 @@ def build_facts(
     """:class:`Facts` from the arguments of the ``flannel_preflight`` filter.
 
     ``controller`` holds the controller-side value of each of CLUSTER_VARS (a host's own
-    value wins); None for the network config or the reserved CIDRs means the default.
+    value wins); None for the reserved CIDRs means none. The network config has no default
+    here: it is the shared setting of roles/flannel_common, which the caller passes.
     """
     inventory = inventory or {}
     etcd = normalize_hosts(inventory.get("etcd"))
@@ -158,8 +171,6 @@ def build_facts(
             unresolved.setdefault((var, message), set()).add(name)
 
     defaults = dict(controller)
-    if defaults[CONFIG_VAR] is None:
-        defaults[CONFIG_VAR] = DEFAULT_NETWORK_CONFIG
     if defaults["flannel_reserved_cidrs"] is None:
         defaults["flannel_reserved_cidrs"] = []
     values: dict[str, Any] = {}

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .inventory import TLS_FILE_VARS, TLS_PAIRS, Facts, Hosts, host_address
+from .inventory import TLS_FILE_VARS, TLS_PAIRS, Facts, Hosts, host_address, member_address
 from .model import (
     CONFIG_VAR,
     DEFAULT_ETCD_PREFIX,
@@ -85,18 +85,29 @@ def check_groups(facts: Facts, report: Report) -> None:
             "groups.nodes: the inventory has no 'nodes' group or it is empty; "
             "list every host that runs flanneld and Docker there"
         )
-    for group, hosts, why in (
-        ("etcd", etcd, "each etcd member needs its own peer URL"),
-        ("nodes", nodes, "flannel keys each lease by the node's PublicIP, so they would share one"),
+    for group, hosts, address_of, why in (
+        ("etcd", etcd, member_address, "each etcd member needs its own peer URL"),
+        (
+            "nodes",
+            nodes,
+            host_address,
+            "flannel keys each lease by the node's PublicIP, so they would share one",
+        ),
     ):
         by_address: dict[str, list[str]] = {}
         for name, hostvars in hosts.items():
-            by_address.setdefault(host_address(name, hostvars), []).append(name)
+            by_address.setdefault(address_of(name, hostvars), []).append(name)
         for address, names in by_address.items():
             if len(names) > 1:
+                source = (
+                    "etcd_address"
+                    if any(hosts[n].get("etcd_address") not in (None, "") for n in names)
+                    and address_of is member_address
+                    else "ansible_host"
+                )
                 report.error(
                     f"groups.{group}: hosts {describe_hosts(names)} share the address "
-                    f"{address} (ansible_host); {why}"
+                    f"{address} ({source}); {why}"
                 )
 
 

@@ -15,11 +15,6 @@ from typing import Any
 FLANNEL_VERSION = "v0.28.9"
 CONFIG_VAR = "flannel_network_config"
 
-DEFAULT_NETWORK_CONFIG: dict[str, Any] = {
-    "Network": "10.244.0.0/16",
-    "SubnetLen": 24,
-    "Backend": {"Type": "vxlan"},
-}
 DEFAULT_ETCD_PREFIX = "/coreos.com/network"
 DEFAULT_UNDERLAY_PREFIX = 24
 DEFAULT_UNDERLAY_MTU = 1500

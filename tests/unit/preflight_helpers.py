@@ -1,7 +1,9 @@
 """What the preflight tests share: the filter file loaded the way Ansible loads it, the
 package it imported (module_utils/flannel_preflight), and shorthands for a run."""
 
-from tests.unit.loader import load
+import yaml
+
+from tests.unit.loader import ROOT, load
 
 fp = load("flannel_plan", "filter_plugins/flannel_plan.py")
 pf = fp.preflight
@@ -9,6 +11,11 @@ pf = fp.preflight
 ETCD = {"e1": "10.0.0.1", "e2": "10.0.0.2", "e3": "10.0.0.3"}
 NODES = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"}
 VXLAN = {"Type": "vxlan"}
+# The network config's one default: the shared setting of roles/flannel_common, which
+# the preflight role passes (the filter has no default of its own).
+DEFAULT_CONFIG = yaml.safe_load((ROOT / "roles/flannel_common/defaults/main.yml").read_text())[
+    "flannel_network_config"
+]
 
 
 def run(config=None, etcd=None, nodes=None, **kwargs):
@@ -16,6 +23,7 @@ def run(config=None, etcd=None, nodes=None, **kwargs):
         "etcd": ETCD if etcd is None else etcd,
         "nodes": NODES if nodes is None else nodes,
     }
+    config = DEFAULT_CONFIG if config is None else config
     return fp.flannel_preflight(inventory, config=config, **kwargs)
 
 

@@ -36,7 +36,7 @@ EXPORTS = _exports()
 
 
 def test_there_are_filters_and_docs():
-    assert len(PLUGIN_FILES) == 7
+    assert len(PLUGIN_FILES) == 6
     assert len(EXPORTS) == 24
 
 

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from tests.unit.loader import ROOT, load
-from tests.unit.preflight_helpers import fp
+from tests.unit.preflight_helpers import DEFAULT_CONFIG, fp
 
 
 def test_flannel_plan_filter_returns_only_the_plan():
-    plan = fp.flannel_plan({"etcd": ["a"], "nodes": ["a", "b"]})
+    plan = fp.flannel_plan({"etcd": ["a"], "nodes": ["a", "b"]}, config=DEFAULT_CONFIG)
     assert plan["subnets_needed"] == 2 and plan["fits"] is True
 
 
@@ -25,6 +25,7 @@ def test_the_exported_filters():
     filters = fp.FilterModule().filters()
     assert sorted(filters) == [
         "flannel_inventory_view",
+        "flannel_member_addresses",
         "flannel_mtu_by_backend",
         "flannel_plan",
         "flannel_plan_report",
@@ -66,7 +67,7 @@ def test_inside_a_collection_the_relative_import_is_used(tmp_path, monkeypatch):
     assert plan.preflight.__name__ == "coll.plugins.module_utils.flannel_preflight"
     assert etcd.preflight is plan.preflight
     assert str(ROOT / "module_utils") not in sys.path
-    assert plan.flannel_plan({"etcd": ["a"], "nodes": ["a"]})["fits"] is True
+    assert plan.flannel_plan({"etcd": ["a"], "nodes": ["a"]}, config=DEFAULT_CONFIG)["fits"]
     assert etcd.etcd_flannel_config_problems({"Network": "10.244.0.0/16"})[0].startswith(
         "flannel_network_config.Backend: missing"
     )

@@ -197,3 +197,31 @@ def test_errors_are_not_duplicated():
     one_error(result, "flannel_reserved_cidrs[0]:")
     message = one_error(result, "flannel_network_config.IPv6Network:")
     assert "overlaps flannel_reserved_cidrs[1]" in message
+
+
+def test_member_addresses_follow_the_shared_rule():
+    hostvars = {
+        "e1": {"etcd_address": "10.1.0.1", "ansible_host": "10.0.0.1"},
+        "e2": {"ansible_host": "10.0.0.2", "etcd_address": ""},
+        "e3": {},
+    }
+    assert fp.FilterModule().filters()["flannel_member_addresses"](
+        hostvars, ["e3", "e1", "e2"]
+    ) == {
+        "e3": "e3",
+        "e1": "10.1.0.1",
+        "e2": "10.0.0.2",
+    }
+
+
+def test_etcd_members_sharing_an_etcd_address_are_refused():
+    etcd = {
+        "e1": {"ansible_host": "10.0.0.1", "etcd_address": "10.9.0.1"},
+        "e2": {"ansible_host": "10.0.0.2", "etcd_address": "10.9.0.1"},
+        "e3": {"ansible_host": "10.0.0.3"},
+    }
+    error = one_error(run(etcd=etcd), "groups.etcd: hosts")
+    assert error == (
+        "groups.etcd: hosts e1, e2 share the address 10.9.0.1 (etcd_address); "
+        "each etcd member needs its own peer URL"
+    )

@@ -3,11 +3,11 @@ inventory.py (reading flannel's config and the inventory, and the hostvars view)
 
 import pytest
 
-from tests.unit.preflight_helpers import fp, net, no_errors, one_error, pf, run
+from tests.unit.preflight_helpers import DEFAULT_CONFIG, fp, net, no_errors, one_error, pf, run
 
 
 def test_groups_as_plain_name_lists():
-    no_errors(fp.flannel_preflight({"etcd": ["a"], "nodes": ["a", "b"]}))
+    no_errors(fp.flannel_preflight({"etcd": ["a"], "nodes": ["a", "b"]}, config=DEFAULT_CONFIG))
 
 
 def test_underlay_values_accept_digit_strings():
@@ -97,7 +97,8 @@ def test_facts_record_what_differs_and_what_failed():
     assert facts.differing == {"lab_cidr": [["a"], ["b"]]}
     assert facts.unresolved == {("lab_cidr", "undefined"): {"b"}}
     assert facts.underlay_mtu == 9000 and facts.underlay_prefix is None
-    assert facts.values["flannel_network_config"] == pf.model.DEFAULT_NETWORK_CONFIG
+    # No default of its own: the caller passes the shared setting.
+    assert facts.values["flannel_network_config"] is None
 
 
 @pytest.mark.parametrize(
