@@ -23,8 +23,18 @@ import base64
 import binascii
 import ipaddress
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+# subnet.env is parsed by the one parser the Docker options helper uses (module_utils/
+# flannel_docker_opts.py), imported as module_utils/flannel_preflight/__init__.py explains.
+try:
+    from ..module_utils import flannel_docker_opts
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+    import flannel_docker_opts
 
 DEFAULT_PREFIX = "/coreos.com/network"
 # The verify play registers its per-node results as flannel_verify_<name>_raw.
@@ -68,9 +78,12 @@ def _ikey(obj: Any, name: str) -> Any:
     return None
 
 
-def parse_subnet_env(text: str) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
-    return {key.strip(): value.strip().strip('"') for key, value in pairs}
+def parse_subnet_env(text: str, source: str = "subnet file") -> dict[str, str]:
+    """The shared parser's dict; a malformed file raises ValueError with its reason."""
+    try:
+        return flannel_docker_opts.parse_subnet_env(text, source)
+    except flannel_docker_opts.DockerOptsError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def lease_name(subnet: str) -> str:
@@ -158,7 +171,11 @@ def probe_info(result: Result | None, subnet: Result | None = None) -> dict[str,
     """``docker inspect`` of the probe (and the slurped subnet file) -> what the probe needs:
     its address on the bridge, its PID and the overlay MTU."""
     content = (subnet or {}).get("content")
-    mtu = parse_subnet_env(base64.b64decode(content).decode()).get("FLANNEL_MTU") if content else ""
+    try:
+        env = parse_subnet_env(base64.b64decode(content).decode()) if content else {}
+    except ValueError:
+        env = {}  # the report names the malformed file; the probe just gets no MTU
+    mtu = env.get("FLANNEL_MTU", "")
     info = {"ip": "", "pid": 0, "mtu": int(mtu) if str(mtu).isdigit() else 0}
     stdout = _stdout(result)
     if stdout is None:
@@ -202,7 +219,11 @@ def check_node(checks: Checks, node: Node, raw: Mapping[str, Any], ctx: Mapping)
         msg = f"cannot read {ctx['subnet_file']} ({_why(subnet)}): is flanneld running?"
         checks.add(host, "subnet file readable", False, _why(subnet), msg)
         return
-    env = parse_subnet_env(base64.b64decode(subnet["content"]).decode())
+    try:
+        env = parse_subnet_env(base64.b64decode(subnet["content"]).decode(), ctx["subnet_file"])
+    except ValueError as exc:
+        checks.add(host, "subnet file parses", False, str(exc), f"{exc}")
+        return
     if not checks.add(
         host, "FLANNEL_SUBNET set", "FLANNEL_SUBNET" in env, env, "no FLANNEL_SUBNET"
     ):

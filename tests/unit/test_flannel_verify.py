@@ -459,3 +459,19 @@ def test_lease_names_and_subnet_file_parsing():
         "FLANNEL_MTU": "1450",
         "FLANNEL_IPMASQ": "true",
     }
+
+
+def test_malformed_subnet_file_fails_with_the_shared_parsers_reason():
+    collected, reads = cluster("vxlan")
+    bad = base64.b64encode(b"FLANNEL_NETWORK=10.244.0.0/16\nnot a line\n").decode()
+    collected["n2"]["subnet"] = {"content": bad}
+    assert "n2: /run/flannel/subnet.env: line 2 is not KEY=VALUE: 'not a line'" in problems(
+        report(collected, reads)
+    )
+
+
+def test_subnet_env_is_parsed_by_the_shared_parser():
+    assert fv.parse_subnet_env('FLANNEL_MTU=1450\n# comment\nFLANNEL_IPMASQ="true"\n') == {
+        "FLANNEL_MTU": "1450",
+        "FLANNEL_IPMASQ": "true",
+    }
