@@ -1,4 +1,4 @@
-"""What the molecule scenarios' testinfra tests share: where the flannel files are on a
+"""What the molecule scenarios' testinfra tests (and the preflight unit tests) share: where the flannel files are on a
 lab host, and its subnet.env parsed by the toolkit's own parser (module_utils).
 
 The paths are the host's inventory settings (flannel_subnet_file,

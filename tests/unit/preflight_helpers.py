@@ -1,9 +1,8 @@
 """What the preflight tests share: the filter file loaded the way Ansible loads it, the
 package it imported (module_utils/flannel_preflight), and shorthands for a run."""
 
-import yaml
-
-from tests.unit.loader import ROOT, load
+from tests.lab_helpers import shared_defaults
+from tests.unit.loader import load
 
 fp = load("flannel_plan", "filter_plugins/flannel_plan.py")
 pf = fp.preflight
@@ -13,9 +12,7 @@ NODES = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"}
 VXLAN = {"Type": "vxlan"}
 # The network config's one default: the shared setting of roles/flannel_common, which
 # the preflight role passes (the filter has no default of its own).
-DEFAULT_CONFIG = yaml.safe_load((ROOT / "roles/flannel_common/defaults/main.yml").read_text())[
-    "flannel_network_config"
-]
+DEFAULT_CONFIG = shared_defaults()["flannel_network_config"]
 
 
 def run(config=None, etcd=None, nodes=None, **kwargs):
