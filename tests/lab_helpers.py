@@ -1,5 +1,6 @@
-"""What the molecule scenarios' testinfra tests (and the preflight unit tests) share: where the flannel files are on a
-lab host, and its subnet.env parsed by the toolkit's own parser (module_utils).
+"""What the molecule scenarios' testinfra tests (and the preflight unit tests) share:
+where the flannel files are on a lab host, its subnet.env parsed by the toolkit's own
+parser (module_utils), and the shared defaults of roles/flannel_common.
 
 The paths are the host's inventory settings (flannel_subnet_file,
 flannel_docker_opts_file) where the scenario sets them, else the shared defaults of
