@@ -17,13 +17,14 @@ INVENTORY ?= inventory/lab/hosts.yml
 # Molecule runs of `make test`, in order: scenario[:VAR=value,...]. The flannel
 # role runs with vxlan, and with ipip and wireguard, which skip (reason printed)
 # where the kernel lacks them, as the lab's does; the full cluster runs once per
-# Debian release (vxlan; bookworm with the lease and Docker options files moved
-# to other directories, which every part must follow); `faults` switches a
-# running cluster vxlan -> host-gw -> udp -> vxlan (verify after each) among its
-# fault cases.
+# Debian release (vxlan): bookworm in the `cluster` scenario, with the lease and
+# Docker options files moved to other directories, which every part must follow;
+# trixie in the `faults` scenario, which runs the cluster checks and the
+# collection's FQCN run on its freshly converged lab before its fault cases
+# (among them vxlan -> host-gw -> udp -> vxlan on the running cluster).
 SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ipip \
 	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm,CLUSTER_SUBNET_FILE=/run/flannel-lease/subnet.env,CLUSTER_OPTS_FILE=/run/flannel-docker/options.env \
-	cluster:LAB_RELEASE=trixie,CLUSTER_COLLECTION=1 faults
+	faults:CLUSTER_COLLECTION=1
 
 # The flanneld pin lives in one place: the flannel role's defaults.
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)

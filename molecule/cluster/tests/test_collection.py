@@ -4,7 +4,8 @@ collection's mk_docker_opts against every node's options file). Nothing of the
 repository's roles, library or filter_plugins is on Ansible's paths. The run must pass
 verify and change nothing: the collection's roles are the same roles.
 
-It runs where CLUSTER_COLLECTION=1 (make test and make check set it on the trixie run);
+It runs where CLUSTER_COLLECTION=1 (make test sets it on the faults scenario, which runs
+these checks on trixie; make check on its trixie cluster run);
 elsewhere it is skipped, saying so.
 """
 
