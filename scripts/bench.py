@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make bench: converge times, scale and data-plane figures, measured on the lab.
+"""make bench: converge times, controller CPU, scale and data-plane figures, on the lab.
 
 Not a test: it measures and reports. Every figure comes from a real run on
 lab hosts (systemd-nspawn machines booted by `python -m lab`):
@@ -7,14 +7,23 @@ lab hosts (systemd-nspawn machines booted by `python -m lab`):
 1. cold converge of site.yml on fresh hosts (package repository warm; the
    controller's etcd PKI in inventory/lab/.etcd-pki is kept between runs, as
    it is for an operator) and the no-op re-run, for each host count in
-   --hosts; ratios to the 3-host figures;
+   --hosts; ratios to the 3-host figures; the controller's CPU (user+sys of
+   ansible-playbook and the children it waited for, from os.wait4) per host;
+   on 3 hosts also a no-op with --skip-tags verify and one with profile_tasks
+   for the 10 slowest tasks;
 2. per backend, on 3 fresh hosts: iperf3 TCP throughput container -> container
    across hosts against host -> host on the underlay, alternated in one run,
    ping RTT for both, and flanneld's resident memory on every node;
 3. the Ansible settings in use and the no-op time with each one turned off.
 
-Writes reports/bench.json and reports/bench.md. Run it as root from the
-project directory (the Makefile does: `make bench`). It leaves the lab down.
+--quick measures only the no-op and the CPU curve: one lab of the largest
+host count (12 by default), converged once, then the no-op for each count as
+`--limit` to the first N hosts, plus the 3-host profile and skip-verify runs.
+
+Writes reports/bench.json and reports/bench.md (scripts/bench_report.py makes
+the verdicts and the text). Run it as root from the project directory (the
+Makefile does: `make bench`, `make bench BENCH_ARGS=--quick`). It leaves the
+lab down.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from lab.config import Config  # noqa: E402  (the lab's own settings)
 from lab.hosts import ssh  # noqa: E402  (and its ssh)
+from scripts.bench_report import TARGETS, markdown, slowest_tasks, target, targets  # noqa: E402,F401
 
 LAB = Config.from_env()
 # The lease file's path: the shared setting's default (the lab does not change it).
@@ -47,7 +57,6 @@ RECAP = re.compile(
 )
 # The classic flannel guides: UDP streaming about 0.3x slower than VXLAN.
 CLASSIC_UDP_VS_VXLAN = 0.7
-TARGETS = {"noop_3_s": 20.0, "cold_6_ratio": 1.5, "host_gw_ratio": 0.9}
 # What each tuning variant turns off, as environment for ansible-playbook.
 VARIANTS = {
     "pipelining off": {"ANSIBLE_PIPELINING": "False"},
@@ -96,20 +105,31 @@ class Bench:
         self.lab_backend = ""
         return took
 
-    def site(self, name: str, backend: str, env: dict | None = None) -> dict:
+    def site(
+        self,
+        name: str,
+        backend: str,
+        env: dict | None = None,
+        limit: list[str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> dict:
         extra = {
             "flannel_network_config": network(backend),
             "flannel_report_path": str(self.logs / f"{name}-overlay.json"),
         }
         cmd = [self.playbook, "-i", str(LAB.inventory), "site.yml", "-e", json.dumps(extra)]
+        if limit:
+            cmd += ["--limit", ",".join(limit)]
+        cmd += list(args)
         run_env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
         path = self.logs / f"{name}.log"
         log(f"{name}: ansible-playbook site.yml ({backend}) -> {path}")
         started = time.monotonic()
         with path.open("w") as fh:
-            rc = subprocess.run(
-                cmd, cwd=ROOT, env=run_env, stdout=fh, stderr=subprocess.STDOUT
-            ).returncode
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=fh, stderr=subprocess.STDOUT)
+            # wait4: the CPU of ansible-playbook and of every child it waited for.
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = rc = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - started
         recap = RECAP.findall(path.read_text())
         changed = sum(int(r[2]) for r in recap)
@@ -117,22 +137,58 @@ class Bench:
         if rc != 0 or failed:
             raise SystemExit(f"bench: {name} failed (rc={rc}); see {path}")
         self.lab_backend = backend
-        log(f"{name}: {wall:.1f}s, changed={changed}")
-        return {"wall_s": round(wall, 1), "changed": changed, "log": str(path.relative_to(ROOT))}
+        hosts = len([r for r in recap if r[0] != "localhost"])
+        cpu = usage.ru_utime + usage.ru_stime
+        log(f"{name}: {wall:.1f}s, changed={changed}, controller CPU {cpu:.1f}s ({hosts} hosts)")
+        return {
+            "wall_s": round(wall, 1),
+            "changed": changed,
+            "cpu_s": round(cpu, 1),
+            "cpu_per_host_s": round(cpu / max(hosts, 1), 2),
+            "log": str(path.relative_to(ROOT)),
+        }
+
+    def noop_extras(self, entry: dict, limit: list[str] | None = None) -> None:
+        """On 3 hosts: a no-op without verify, and one with profile_tasks (slowest tasks)."""
+        entry["noop_skip_verify"] = self.site(
+            "noop-3-skip-verify", "vxlan", limit=limit, args=("--skip-tags", "verify")
+        )
+        profiled = self.site(
+            "noop-3-profile",
+            "vxlan",
+            env={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+                 "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "10"},
+            limit=limit,
+        )  # fmt: skip
+        self.result["slowest_tasks"] = slowest_tasks((ROOT / profiled["log"]).read_text())
 
     # ---- measurements -------------------------------------------------------
     def scale(self, hosts: int) -> None:
         lab_up = self.lab(hosts)
         cold = self.site(f"cold-{hosts}", "vxlan")
         noop = self.site(f"noop-{hosts}", "vxlan")
-        self.result["scale"].append(
-            {"hosts": hosts, "lab_up_s": round(lab_up, 1), "cold": cold, "noop": noop}
-        )
+        entry = {"hosts": hosts, "lab_up_s": round(lab_up, 1), "cold": cold, "noop": noop}
+        self.result["scale"].append(entry)
         if hosts == 3:
+            self.noop_extras(entry)
             self.dataplane("vxlan")
             self.tuning(hosts, VARIANTS)
         if hosts >= 6:
             self.tuning(hosts, {"forks 5 (instead of 20)": {"ANSIBLE_FORKS": "5"}})
+
+    def quick(self, counts: list[int]) -> None:
+        """One lab of max(counts) hosts, converged once; the no-op for each count."""
+        largest = max(counts)
+        lab_up = self.lab(largest)
+        cold = self.site(f"cold-{largest}", "vxlan")
+        self.result["quick_lab"] = {"hosts": largest, "lab_up_s": round(lab_up, 1), "cold": cold}
+        names = [h["name"] for h in self.lab_hosts]
+        for n in sorted(counts, reverse=True):
+            limit = names[:n] if n < largest else None
+            entry = {"hosts": n, "noop": self.site(f"noop-{n}", "vxlan", limit=limit)}
+            self.result["scale"].append(entry)
+            if n == 3:
+                self.noop_extras(entry, limit)
 
     def tuning(self, hosts: int, variants: dict[str, dict]) -> None:
         base = next(s["noop"]["wall_s"] for s in self.result["scale"] if s["hosts"] == hosts)
@@ -229,42 +285,11 @@ class Bench:
         r["ansible_settings"] = ansible_settings()
         three = next((s for s in r["scale"] if s["hosts"] == 3), None)
         for s in r["scale"]:
-            if three:
+            if three and "cold" in s and "cold" in three:
                 s["cold_ratio_to_3"] = round(s["cold"]["wall_s"] / three["cold"]["wall_s"], 2)
+            if three:
                 s["noop_ratio_to_3"] = round(s["noop"]["wall_s"] / three["noop"]["wall_s"], 2)
         dp = {d["backend"]: d for d in r["dataplane"]}
-        targets = []
-        if three:
-            targets.append(
-                target(
-                    "no-op re-run on 3 hosts",
-                    three["noop"]["wall_s"],
-                    TARGETS["noop_3_s"],
-                    "s",
-                    lower=True,
-                )
-            )
-        six = next((s for s in r["scale"] if s["hosts"] == 6), None)
-        if six and three:
-            targets.append(
-                target(
-                    "6-host cold converge / 3-host",
-                    six["cold_ratio_to_3"],
-                    TARGETS["cold_6_ratio"],
-                    "x",
-                    lower=True,
-                )
-            )
-        if "host-gw" in dp:
-            targets.append(
-                target(
-                    "host-gw throughput / underlay",
-                    dp["host-gw"]["ratio_to_underlay"],
-                    TARGETS["host_gw_ratio"],
-                    "x",
-                    lower=False,
-                )
-            )
         if "vxlan" in dp and "udp" in dp:
             ratio = dp["udp"]["container_gbps_median"] / dp["vxlan"]["container_gbps_median"]
             r["udp_vs_vxlan"] = {
@@ -272,7 +297,7 @@ class Bench:
                 "classic_claim": CLASSIC_UDP_VS_VXLAN,
                 "note": "classic guides: UDP streaming about 0.3x slower than VXLAN (ratio ~0.7)",
             }
-        r["targets"] = targets
+        r["targets"] = targets(r)
         (self.out / "bench.json").write_text(json.dumps(r, indent=1) + "\n")
         (self.out / "bench.md").write_text(markdown(r))
         log(f"wrote {self.out / 'bench.json'} and {self.out / 'bench.md'}")
@@ -298,18 +323,6 @@ def ping(text: str) -> dict:
         "avg": float(m.group(2)),
         "max": float(m.group(3)),
         "loss_pct": int(loss.group(1)) if loss else None,
-    }
-
-
-def target(name: str, value: float, limit: float, unit: str, lower: bool) -> dict:
-    met = value <= limit if lower else value >= limit
-    miss = 0.0 if met else (value / limit if lower else limit / value)
-    return {
-        "target": name,
-        "value": value,
-        "limit": f"{'<=' if lower else '>='} {limit}{unit}",
-        "met": met,
-        "missed_by": None if met else f"{miss:.2f}x",
     }
 
 
@@ -344,74 +357,13 @@ def ansible_settings() -> dict:
     return settings
 
 
-def markdown(r: dict) -> str:
-    m = r["machine"]
-    lines = [
-        "# flannel-ansible bench",
-        "",
-        f"{r['started']} to {r['finished']}; {m['cpus']} CPUs, {m['mem_gib']} GiB, kernel "
-        f"{m['kernel']}; lab hosts: Debian {r['release']} systemd-nspawn machines.",
-        "",
-        "## Converge (site.yml, vxlan, fresh hosts, package repository warm, controller PKI kept)",
-        "",
-        "| hosts | cold converge | ratio to 3 | no-op re-run | changed | ratio to 3 |",
-        "|---:|---:|---:|---:|---:|---:|",
-    ]
-    for s in r["scale"]:
-        lines.append(
-            f"| {s['hosts']} | {s['cold']['wall_s']} s | {s.get('cold_ratio_to_3', '-')} | "
-            f"{s['noop']['wall_s']} s | {s['noop']['changed']} | {s.get('noop_ratio_to_3', '-')} |"
-        )
-    lines += [
-        "",
-        "## Data plane (3 hosts; iperf3 TCP, flab1 -> flab2, alternated rounds, median)",
-        "",
-        "| backend | MTU | container -> container | host -> host | ratio | rtt container (avg) "
-        "| rtt host (avg) | flanneld RSS per node |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for d in r["dataplane"]:
-        rss = ", ".join(f"{k} {v} MiB" for k, v in d["flanneld_rss_mib"].items())
-        lines.append(
-            f"| {d['backend']} | {d['mtu']} | {d['container_gbps_median']} Gbit/s | "
-            f"{d['host_gbps_median']} Gbit/s | {d['ratio_to_underlay']} | "
-            f"{d['rtt_ms_container']['avg']} ms | {d['rtt_ms_host']['avg']} ms | {rss} |"
-        )
-    if "udp_vs_vxlan" in r:
-        u = r["udp_vs_vxlan"]
-        lines += ["", f"udp / vxlan container throughput: **{u['ratio']}** ({u['note']})."]
-    lines += [
-        "",
-        "## Tuning (no-op re-run with one setting turned off)",
-        "",
-        "| hosts | variant | no-op | baseline | factor |",
-        "|---:|---|---:|---:|---:|",
-    ]
-    for t in r["tuning"]:
-        lines.append(
-            f"| {t['hosts']} | {t['variant']} | {t['noop_s']} s | {t['baseline_noop_s']} s | "
-            f"{t['slower_by']}x |"
-        )
-    lines += ["", "Settings in use (ansible.cfg):", ""]
-    lines += [f"- `{k}` = `{v}`" for k, v in r["ansible_settings"].items()]
-    lines += [
-        "",
-        "## Targets",
-        "",
-        "| target | value | limit | met | missed by |",
-        "|---|---:|---|---|---|",
-    ]
-    for t in r["targets"]:
-        lines.append(
-            f"| {t['target']} | {t['value']} | {t['limit']} | {'yes' if t['met'] else 'NO'} | "
-            f"{t['missed_by'] or '-'} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--hosts", default="3,1,6", help="host counts for the scale runs (3 first)")
+    p.add_argument("--quick", action="store_true", help="only the no-op and the CPU curve")
+    p.add_argument(
+        "--hosts",
+        help="host counts for the scale runs (3 first); default 3,1,6, or 1,3,6,12 with --quick",
+    )
     p.add_argument("--backends", default="vxlan,udp,host-gw")
     p.add_argument("--iperf-seconds", type=int, default=5)
     p.add_argument("--iperf-rounds", type=int, default=3)
@@ -419,8 +371,16 @@ def main() -> None:
     args = p.parse_args()
     os.chdir(ROOT)
     bench = Bench(args)
+    counts = [
+        int(x) for x in (args.hosts or ("1,3,6,12" if args.quick else "3,1,6")).split(",") if x
+    ]
+    bench.result["mode"] = "quick" if args.quick else "full"
     try:
-        for n in [int(x) for x in args.hosts.split(",") if x]:
+        if args.quick:
+            bench.quick(counts)
+            bench.finish()
+            return
+        for n in counts:
             bench.scale(n)
         for backend in [b for b in args.backends.split(",") if b]:
             if not any(d["backend"] == backend for d in bench.result["dataplane"]):

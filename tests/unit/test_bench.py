@@ -82,7 +82,15 @@ def test_markdown_has_every_section():
                 "flanneld_rss_mib": {"flab1": 30.0},
             }
         ],
-        "tuning": [],
+        "tuning": [
+            {
+                "hosts": 3,
+                "variant": "pipelining off",
+                "noop_s": 60.0,
+                "baseline_noop_s": 50.0,
+                "slower_by": 1.2,
+            }
+        ],
         "ansible_settings": {"DEFAULT_FORKS": "20"},
         "targets": [bench.target("no-op re-run on 3 hosts", 50.0, 20.0, "s", lower=True)],
     }
@@ -96,3 +104,61 @@ def test_markdown_has_every_section():
         "2.50x",
     ):
         assert part in text
+
+
+PROFILE = """PLAY RECAP *********
+flab1 : ok=1 changed=0
+TASKS RECAP ********************************************************************
+Wednesday 02 December 2026  13:44:23 +0000 (0:00:00.054)       0:01:05.446 ****
+===============================================================================
+flannel : Install the etcd client certificate, key and CA for flanneld --- 2.84s
+etcd : Install the etcd systemd unit ------------------------------------ 1.42s
+Gathering Facts --------------------------------------------------------- 3.10s
+"""
+
+
+def test_slowest_tasks_come_from_the_profile_recap_slowest_first():
+    tasks = bench.slowest_tasks(PROFILE, count=2)
+    assert tasks == [
+        {"task": "Gathering Facts", "s": 3.1},
+        {
+            "task": "flannel : Install the etcd client certificate, key and CA for flanneld",
+            "s": 2.84,
+        },
+    ]
+    assert bench.slowest_tasks("no recap here") == []
+
+
+def quick_result(cpu3, cpu12):
+    noop = lambda wall, cpu: {"wall_s": wall, "changed": 0, "cpu_s": cpu, "cpu_per_host_s": cpu}  # noqa: E731
+    return {
+        "mode": "quick",
+        "scale": [
+            {"hosts": 12, "noop": noop(100.0, cpu12)},
+            {"hosts": 3, "noop": noop(14.0, cpu3), "noop_skip_verify": noop(11.0, cpu3)},
+        ],
+    }
+
+
+def test_quick_targets_judge_wall_cpu_and_the_cpu_curve():
+    verdicts = {t["target"]: t for t in bench.targets(quick_result(cpu3=3.0, cpu12=4.2))}
+    assert verdicts["no-op on 3 hosts (verify included)"]["met"]
+    assert verdicts["no-op on 3 hosts, --skip-tags verify"]["missed_by"] == "1.10x"
+    assert verdicts["controller CPU per host, no-op, 3 hosts"]["met"]
+    assert verdicts["CPU per host, 12 hosts / 3 hosts"]["value"] == 1.4
+    assert not verdicts["CPU per host, 12 hosts / 3 hosts"]["met"]
+    assert "cold converge of 3 hosts" not in verdicts  # quick mode has no 3-host cold run
+
+
+def test_quick_markdown_says_how_the_curve_was_measured():
+    r = quick_result(3.0, 3.3)
+    r.update(started="a", finished="b", release="trixie", ansible_settings={},
+             machine={"cpus": 2, "mem_gib": 24.0, "kernel": "6.18"},
+             quick_lab={"hosts": 12, "cold": {"wall_s": 500.0, "cpu_s": 300.0}},
+             slowest_tasks=[{"task": "etcd : x", "s": 1.5}])  # fmt: skip
+    r["targets"] = bench.targets(r)
+    text = bench.markdown(r)
+    for part in ("(--quick)", "`site.yml --limit`", "| 12 | - | - | 100.0 s | 0 |",
+                 "| etcd : x | 1.5 s |", "--skip-tags verify`: 11.0 s", "## Targets"):  # fmt: skip
+        assert part in text
+    assert "## Data plane" not in text
