@@ -160,7 +160,9 @@ need_daemon_reload:
   returned: always
   type: bool
 service:
-  description: The unit's ActiveState, SubState, MainPID, NeedDaemonReload and LoadState.
+  description:
+    - The unit's ActiveState, SubState, MainPID, NeedDaemonReload, LoadState and
+      UnitFileState (C(enabled) once it starts at boot).
   returned: always
   type: dict
 digests:

@@ -21,7 +21,14 @@ import tempfile
 
 ABSENT = "absent"
 RECORD_VERSION = 1
-SERVICE_PROPERTIES = ("ActiveState", "SubState", "MainPID", "NeedDaemonReload", "LoadState")
+SERVICE_PROPERTIES = (
+    "ActiveState",
+    "SubState",
+    "MainPID",
+    "NeedDaemonReload",
+    "LoadState",
+    "UnitFileState",
+)
 
 
 def digest_file(path: str) -> str:
