@@ -69,6 +69,10 @@ active_state:
   description: The unit's ActiveState (C(active), C(inactive), ...), empty without systemd.
   returned: always
   type: str
+unit_file_state:
+  description: The unit's UnitFileState (C(enabled), C(disabled), ...), empty without systemd.
+  returned: always
+  type: str
 config_text:
   description: The configuration file's text, or null when there is none.
   returned: always
@@ -109,9 +113,11 @@ def member_state(
     data_dir: str, config_file: str, record_file: str, service: str, files: list[str]
 ) -> dict:
     """Everything the role reads about a member, as one result."""
+    unit = service_state(service)
     return {
         "has_data": os.path.exists(os.path.join(data_dir, "member")),
-        "active_state": service_state(service).get("ActiveState", ""),
+        "active_state": unit.get("ActiveState", ""),
+        "unit_file_state": unit.get("UnitFileState", ""),
         "config_text": read_text(config_file),
         "record": read_record(record_file),
         # Plain hex, as sha256sum prints it: records written by 0.5.0 compare equal.

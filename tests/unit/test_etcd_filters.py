@@ -17,7 +17,26 @@ def test_filters_are_registered():
         "etcd_member_by_peer_url",
         "etcd_initial_cluster",
         "etcd_version",
+        "etcd_member_mode",
     }
+
+
+NO_ANSWER = {"reachable": [], "foreign": {}}
+
+
+@pytest.mark.parametrize(
+    "has_data,members,report,mode",
+    [
+        (True, {}, NO_ANSWER, "member"),
+        (False, {"a": {"has_data": False}, "b": {"has_data": False}}, NO_ANSWER, "new"),
+        (False, {"a": {"has_data": False}, "b": {"has_data": True}}, NO_ANSWER, "join"),
+        (False, {"a": {"has_data": False}}, {"reachable": ["c"], "foreign": {}}, "join"),
+        # only a member of another cluster answers: that is no cluster to join
+        (False, {"a": {"has_data": False}}, {"reachable": ["c"], "foreign": {"c": "x"}}, "new"),
+    ],
+)
+def test_member_mode(has_data, members, report, mode):
+    assert ef.etcd_member_mode(has_data, members, report) == mode
 
 
 @pytest.mark.parametrize(

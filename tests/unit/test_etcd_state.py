@@ -14,7 +14,7 @@ mod = load("etcd_state", "library/etcd_state.py")
 
 @pytest.fixture
 def systemd(monkeypatch):
-    state = {"ActiveState": "active"}
+    state = {"ActiveState": "active", "UnitFileState": "enabled"}
     monkeypatch.setattr(mod, "service_state", lambda unit: dict(state, unit=unit))
     return state
 
@@ -53,6 +53,7 @@ def test_a_member_reports_data_config_record_and_sha256sum_digests(tmp_path, cap
     unit.write_bytes(b"[Unit]\n")
     out = run(capsys, **paths(tmp_path), files=[str(unit)])
     assert out["has_data"] is True and out["active_state"] == "active"
+    assert out["unit_file_state"] == "enabled"
     assert out["config_text"] == "name: n1\n" and out["record"] == record
     # the same digest text as `sha256sum` prints, as the 0.5.0 records hold
     assert out["fingerprints"] == {str(unit): hashlib.sha256(b"[Unit]\n").hexdigest()}

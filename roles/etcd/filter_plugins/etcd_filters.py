@@ -19,6 +19,9 @@
     The member entry whose peer URLs contain ``peer_url``, or None.
 ``output | etcd_version``
     The version from ``etcd --version`` output ("3.5.16"), or "" when absent.
+``has_data | etcd_member_mode(play_members, report)``
+    How a member starts: ``member`` (it has data), ``join`` (no data, and a member of
+    the play has data or the cluster answers) or ``new`` (bootstrap with the others).
 """
 
 from __future__ import annotations
@@ -121,6 +124,23 @@ def etcd_version(output: Any) -> str:
     return match.group(1) if match else ""
 
 
+def etcd_member_mode(
+    has_data: Any, play_members: Mapping[str, Mapping[str, Any]], report: Mapping[str, Any]
+) -> str:
+    """``member``, ``join`` or ``new``: see the module docstring.
+
+    ``play_members`` is {name: {has_data, active}} for the members in the play;
+    ``report`` is etcd_probe_report's result (its ``reachable`` members, less those of
+    another cluster in ``foreign``, are the cluster that answers).
+    """
+    if bool(has_data):
+        return "member"
+    peers_with_data = any(bool(m.get("has_data")) for m in play_members.values())
+    foreign = set((report.get("foreign") or {}).keys())
+    answers = [name for name in report.get("reachable") or [] if name not in foreign]
+    return "join" if peers_with_data or answers else "new"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -130,4 +150,5 @@ class FilterModule:
             "etcd_member_by_peer_url": etcd_member_by_peer_url,
             "etcd_initial_cluster": etcd_initial_cluster,
             "etcd_version": etcd_version,
+            "etcd_member_mode": etcd_member_mode,
         }
