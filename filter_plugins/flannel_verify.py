@@ -3,7 +3,9 @@
 The play only gathers raw data (each node's subnet file, ``ip -j`` output for its
 routes and docker0, flanneld's ``/healthz`` answer, the probe results, and one
 ``etcdctl get --prefix -w json`` of the flannel keys); every decision is made here.
-``docs/verify.md`` lists each check with its message.
+``docs/verify.md`` lists each check with its message. The readers of the raw results
+are in ``module_utils/flannel_verify_read.py``; this file holds the checks, the pairs,
+the verdict and the filter entry points.
 
 Filters:
 
@@ -20,7 +22,6 @@ Filters:
 from __future__ import annotations
 
 import base64
-import binascii
 import ipaddress
 import json
 import sys
@@ -28,13 +29,44 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-# subnet.env is parsed by the one parser the Docker options helper uses (module_utils/
-# flannel_docker_opts.py), imported as module_utils/flannel_preflight/__init__.py explains.
+# The readers of the raw results live in module_utils/flannel_verify_read.py (with the
+# subnet.env parser they share with the Docker options helper), imported as
+# module_utils/flannel_preflight/__init__.py explains.
 try:
-    from ..module_utils import flannel_docker_opts
+    from ..module_utils.flannel_verify_read import (
+        _ikey,
+        _ran,
+        _stdout,
+        _why,
+        config_backend,
+        lease_backend,
+        lease_name,
+        lease_net,
+        parse_docker0,
+        parse_routes,
+        parse_subnet_env,
+        probe_info,
+        read_etcd,
+        route_text,
+    )
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-    import flannel_docker_opts
+    from flannel_verify_read import (  # type: ignore[no-redef]
+        _ikey,
+        _ran,
+        _stdout,
+        _why,
+        config_backend,
+        lease_backend,
+        lease_name,
+        lease_net,
+        parse_docker0,
+        parse_routes,
+        parse_subnet_env,
+        probe_info,
+        read_etcd,
+        route_text,
+    )
 
 DEFAULT_PREFIX = "/coreos.com/network"
 # The verify play registers its per-node results as flannel_verify_<name>_raw.
@@ -43,153 +75,6 @@ UDP_DEVICE = "flannel0"
 
 Result = Mapping[str, Any]
 Node = dict[str, Any]
-
-
-# --- readers of raw results ---------------------------------------------------------
-
-
-def _ran(result: Result | None) -> bool:
-    return bool(result) and not result.get("skipped") and not result.get("unreachable")
-
-
-def _stdout(result: Result | None) -> str | None:
-    """stdout of a command that ran and exited 0, else None."""
-    ok = _ran(result) and result.get("rc", 1) == 0
-    return str(result.get("stdout", "")) if ok else None
-
-
-def _why(result: Result | None) -> str:
-    """A short reason a result is not usable."""
-    if not result:
-        return "no result"
-    if result.get("skipped"):
-        return "skipped"
-    text = str(result.get("stderr") or result.get("msg") or result.get("stdout") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else f"rc={result.get('rc')}"
-
-
-def _ikey(obj: Any, name: str) -> Any:
-    """flannel matches config keys case-insensitively."""
-    if isinstance(obj, Mapping):
-        for key, value in obj.items():
-            if str(key).lower() == name.lower():
-                return value
-    return None
-
-
-def parse_subnet_env(text: str, source: str = "subnet file") -> dict[str, str]:
-    """The shared parser's dict; a malformed file raises ValueError with its reason."""
-    try:
-        return flannel_docker_opts.parse_subnet_env(text, source)
-    except flannel_docker_opts.DockerOptsError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def lease_name(subnet: str) -> str:
-    """``10.244.5.1/24`` (FLANNEL_SUBNET) -> ``10.244.5.0-24`` (its key under subnets/)."""
-    net = ipaddress.ip_interface(subnet).network
-    return f"{net.network_address}-{net.prefixlen}"
-
-
-def lease_net(name: str) -> str:
-    return name.replace("-", "/")
-
-
-def lease_backend(lease: Mapping[str, Any]) -> str:
-    """The backend that wrote a lease; the udp backend writes no BackendType."""
-    return str(lease.get("BackendType") or "udp").lower()
-
-
-def config_backend(config: Any) -> str:
-    backend = _ikey(config, "Backend")
-    return "udp" if backend is None else str(_ikey(backend, "Type") or "none").lower()
-
-
-def parse_etcd(stdout: str, prefix: str) -> tuple[Any, dict[str, Any]]:
-    """``etcdctl get --prefix -w json`` -> (config or None, {lease name: lease})."""
-    config, leases = None, {}
-    for kv in json.loads(stdout or "{}").get("kvs") or []:
-        key = base64.b64decode(kv["key"]).decode()
-        value = base64.b64decode(kv.get("value", "")).decode()
-        if key == f"{prefix}/config":
-            config = json.loads(value)
-        elif key.startswith(f"{prefix}/subnets/"):
-            leases[key.rsplit("/", 1)[1]] = json.loads(value)
-    return config, leases
-
-
-def read_etcd(reads: Sequence[Result], prefix: str) -> dict[str, Any]:
-    """The first usable read among the members tried (loop results, ``item`` = member)."""
-    tried = []
-    for result in reads:
-        if not result or result.get("skipped"):
-            continue
-        host, stdout = result.get("item", "?"), _stdout(result)
-        if stdout is None:
-            tried.append(f"{host}: {_why(result)}")
-            continue
-        try:
-            config, leases = parse_etcd(stdout, prefix)
-        except (ValueError, KeyError, binascii.Error) as exc:
-            tried.append(f"{host}: unreadable answer ({exc})")
-            continue
-        return {"ok": True, "via": host, "tried": tried, "config": config, "leases": leases}
-    return {"ok": False, "via": None, "tried": tried, "config": None, "leases": {}}
-
-
-def parse_docker0(stdout: str | None) -> tuple[str | None, int | None]:
-    """``ip -j -4 addr show dev docker0`` -> (address/len, MTU)."""
-    try:
-        link = json.loads(stdout or "[]")[0]
-    except (ValueError, IndexError, KeyError):
-        return None, None
-    addrs = [a for a in link.get("addr_info", []) if a.get("family", "inet") == "inet"]
-    addr = f"{addrs[0]['local']}/{addrs[0]['prefixlen']}" if addrs else None
-    return addr, link.get("mtu")
-
-
-def parse_routes(stdout: str) -> dict[str, dict[str, Any]]:
-    """``ip -j -4 route show`` -> {destination network: route}; the default is left out."""
-    out = {}
-    for route in json.loads(stdout or "[]"):
-        if route.get("dst", "default") != "default":
-            dst = str(ipaddress.ip_network(route["dst"], strict=False))
-            out.setdefault(dst, dict(route, dst=dst))
-    return out
-
-
-def route_text(route: Mapping[str, Any] | None) -> str:
-    if route is None:
-        return "no route"
-    via = ["via", route["gateway"]] if route.get("gateway") else []
-    onlink = ["onlink"] if "onlink" in route.get("flags", []) else []
-    return " ".join([route["dst"], *via, "dev", str(route.get("dev")), *onlink])
-
-
-def probe_info(result: Result | None, subnet: Result | None = None) -> dict[str, Any]:
-    """``docker inspect`` of the probe (and the slurped subnet file) -> what the probe needs:
-    its address on the bridge, its PID and the overlay MTU."""
-    content = (subnet or {}).get("content")
-    try:
-        env = parse_subnet_env(base64.b64decode(content).decode()) if content else {}
-    except ValueError:
-        env = {}  # the report names the malformed file; the probe just gets no MTU
-    mtu = env.get("FLANNEL_MTU", "")
-    info = {"ip": "", "pid": 0, "mtu": int(mtu) if str(mtu).isdigit() else 0}
-    stdout = _stdout(result)
-    if stdout is None:
-        return info | {"error": f"probe container not running ({_why(result)})"}
-    try:
-        data = json.loads(stdout)[0]
-        settings = data.get("NetworkSettings") or {}
-        ips = [n.get("IPAddress") for n in (settings.get("Networks") or {}).values()]
-        info["ip"] = next((i for i in ips if i), settings.get("IPAddress") or "")
-        info["pid"] = int((data.get("State") or {}).get("Pid") or 0)
-    except (ValueError, IndexError, AttributeError, TypeError) as exc:
-        return info | {"error": f"unreadable docker inspect ({exc})"}
-    complete = info["ip"] and info["pid"] and info["mtu"]
-    return info | {"error": "" if complete else "probe has no address, PID or MTU"}
 
 
 # --- checks -------------------------------------------------------------------------
