@@ -33,40 +33,17 @@ from typing import Any
 # subnet.env parser they share with the Docker options helper), imported as
 # module_utils/flannel_preflight/__init__.py explains.
 try:
-    from ..module_utils.flannel_verify_read import (
-        _ikey,
-        _ran,
-        _stdout,
-        _why,
-        config_backend,
-        lease_backend,
-        lease_name,
-        lease_net,
-        parse_docker0,
-        parse_routes,
-        parse_subnet_env,
-        probe_info,
-        read_etcd,
-        route_text,
-    )
+    from ..module_utils import flannel_verify_read as _read
 except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
-    from flannel_verify_read import (  # type: ignore[no-redef]
-        _ikey,
-        _ran,
-        _stdout,
-        _why,
-        config_backend,
-        lease_backend,
-        lease_name,
-        lease_net,
-        parse_docker0,
-        parse_routes,
-        parse_subnet_env,
-        probe_info,
-        read_etcd,
-        route_text,
-    )
+    import flannel_verify_read as _read  # type: ignore[no-redef]
+
+_ikey, _ran, _stdout, _why = _read._ikey, _read._ran, _read._stdout, _read._why
+config_backend, lease_backend = _read.config_backend, _read.lease_backend
+lease_name = _read.lease_name
+lease_net, parse_docker0, parse_routes = _read.lease_net, _read.parse_docker0, _read.parse_routes
+parse_subnet_env, probe_info, read_etcd = _read.parse_subnet_env, _read.probe_info, _read.read_etcd
+route_text = _read.route_text
 
 DEFAULT_PREFIX = "/coreos.com/network"
 # The verify play registers its per-node results as flannel_verify_<name>_raw.
