@@ -14,7 +14,10 @@ What is kept, what is (re)made:
 - A certificate (``<name>.crt``) is (re)signed when it is missing or unreadable,
   when it does not hold its key's public key, when it was not signed by its CA,
   when its common name, subject alternative names or extended key usages differ
-  from the spec, or when it expires within ``renew_days``.
+  from the spec, when it lacks the authority key identifier of its CA (strict
+  verifiers such as Python 3.13's ssl refuse it then), or when it expires within
+  ``renew_days``. Certificates carry subject and authority key identifiers, as
+  community.crypto's made them, so a PKI made by 0.5.0 is kept as it is.
 
 Keys are written with mode 0600, certificates 0644, through a temporary file and
 a rename, so an interrupted run leaves either the old file or the new one.
@@ -158,6 +161,24 @@ def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     return True
 
 
+def _aki_for(ca: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """The authority key identifier a certificate signed by ``ca`` carries."""
+    try:
+        ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    except x509.ExtensionNotFound:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key())
+
+
+def _has_aki_of(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Strict verifiers (Python 3.13's ssl, OpenSSL's X509_STRICT) want the AKI."""
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return False
+    return aki.key_identifier == _aki_for(ca).key_identifier
+
+
 def _key_usage(ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=True,
@@ -248,6 +269,8 @@ def _resign_reason(
         return "its key changed"
     if not _signed_by(cert, ca):
         return "not signed by its CA"
+    if not _has_aki_of(cert, ca):
+        return "no authority key identifier of its CA"
     if _common_name(cert) != spec["common_name"]:
         return "common name changed"
     if _cert_sans(cert) != set(san_entries(spec["sans"])):
@@ -294,6 +317,8 @@ def ensure_cert(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([USAGES[u] for u in spec["usages"]]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(_aki_for(ca_cert), critical=False)
     )
     if spec["sans"]:
         builder = builder.add_extension(

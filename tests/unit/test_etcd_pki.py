@@ -214,3 +214,64 @@ def test_san_entries_reject_unknown_forms():
         pki.san_entries(["10.0.0.1"])
     with pytest.raises(pki.PkiError, match="unknown kind"):
         pki.san_entries(["XX:1"])
+
+
+def test_leaf_certificates_carry_the_key_identifiers(tmp_path, capsys):
+    d = tmp_path / "pki"
+    run(capsys, d)
+    ca_ski = cert(d, "ca").extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    server = cert(d, "n1-server")
+    aki = server.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == ca_ski.digest
+    assert server.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+
+
+def test_a_certificate_without_the_authority_key_identifier_is_re_signed(tmp_path, capsys):
+    d = tmp_path / "pki"
+    run(capsys, d)
+    ca_key = serialization.load_pem_private_key((d / "ca.key").read_bytes(), None)
+    key = serialization.load_pem_private_key((d / "n1-server.key").read_bytes(), None)
+    old = cert(d, "n1-server")
+    bare = (
+        x509.CertificateBuilder().subject_name(old.subject).issuer_name(old.issuer)
+        .public_key(key.public_key()).serial_number(2)
+        .not_valid_before(old.not_valid_before_utc).not_valid_after(old.not_valid_after_utc)
+        .add_extension(
+            old.extensions.get_extension_for_class(x509.SubjectAlternativeName).value, False
+        )
+        .add_extension(old.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value, False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    (d / "n1-server.crt").write_bytes(bare.public_bytes(serialization.Encoding.PEM))
+    out = run(capsys, d)
+    assert out["signed"] == {"n1-server": "no authority key identifier of its CA"}
+
+
+def test_a_strict_tls_client_accepts_the_server_certificate(tmp_path, capsys):
+    """What Python 3.13's ssl does by default (VERIFY_X509_STRICT), over a real handshake."""
+    import socket
+    import ssl
+    import threading
+
+    d = tmp_path / "pki"
+    run(capsys, d, certs=[dict(SERVER, sans=["DNS:localhost"])])
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(d / "n1-server.crt", d / "n1-server.key")
+    client_ctx = ssl.create_default_context(cafile=str(d / "ca.crt"))
+    client_ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+    a, b = socket.socketpair()
+    errors = []
+
+    def serve():
+        try:
+            with server_ctx.wrap_socket(a, server_side=True) as s:
+                s.sendall(b"ok")
+        except (ssl.SSLError, OSError) as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with client_ctx.wrap_socket(b, server_hostname="localhost") as c:
+        assert c.recv(2) == b"ok"
+    thread.join(5)
+    assert not errors
