@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from lab.config import Config  # noqa: E402  (the lab's own settings)
 from lab.hosts import ssh  # noqa: E402  (and its ssh)
-from scripts.bench_report import TARGETS, markdown, slowest_tasks, target, targets  # noqa: E402,F401
+
+# markdown and target are used by tests/unit/test_bench.py through this module.
+from scripts.bench_report import markdown, slowest_tasks, target, targets  # noqa: E402,F401
 
 LAB = Config.from_env()
 # The lease file's path: the shared setting's default (the lab does not change it).

@@ -2,11 +2,15 @@
 the way Ansible finds them (they are not an installed package)."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import ansible.module_utils
+import pytest
+from ansible.module_utils.testing import patch_module_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,3 +30,12 @@ def use_project_module_utils() -> None:
     path = str(ROOT / "module_utils")
     if path not in ansible.module_utils.__path__:
         ansible.module_utils.__path__.append(path)
+
+
+def run_module(module: ModuleType, capsys: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Run an Ansible module's main() with `args`; its JSON result, `rc` its exit code."""
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        module.main()
+    result = json.loads(capsys.readouterr().out)
+    result["rc"] = exc.value.code
+    return result

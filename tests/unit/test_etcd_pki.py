@@ -1,18 +1,16 @@
 """Unit tests for module_utils/flannel_pki.py and library/etcd_pki.py (the etcd PKI)."""
 
 import datetime
-import json
 import os
 import stat
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.unit.loader import load, use_project_module_utils
+from tests.unit.loader import load, run_module, use_project_module_utils
 
 use_project_module_utils()
 from ansible.module_utils import flannel_pki as pki  # noqa: E402
@@ -33,11 +31,7 @@ def run(capsys, path, certs=(SERVER, ADMIN, FLANNEL), check=False, **extra):
     args = {"path": str(path), "cluster_name": "lab", "certs": list(certs), **extra}
     if check:
         args["_ansible_check_mode"] = True
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        mod.main()
-    result = json.loads(capsys.readouterr().out)
-    result["rc"] = exc.value.code
-    return result
+    return run_module(mod, capsys, args)
 
 
 def cert(path, name):

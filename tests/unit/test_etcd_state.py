@@ -4,9 +4,8 @@ import hashlib
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from tests.unit.loader import load, use_project_module_utils
+from tests.unit.loader import load, run_module, use_project_module_utils
 
 use_project_module_utils()
 mod = load("etcd_state", "library/etcd_state.py")
@@ -20,11 +19,7 @@ def systemd(monkeypatch):
 
 
 def run(capsys, **args):
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        mod.main()
-    out = json.loads(capsys.readouterr().out)
-    out["rc"] = exc.value.code
-    return out
+    return run_module(mod, capsys, args)
 
 
 def paths(tmp_path):

@@ -1,13 +1,11 @@
 """Unit tests for library/host_files.py: directories and files in one call."""
 
-import json
 import os
 import stat
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
-from tests.unit.loader import load
+from tests.unit.loader import load, run_module
 
 mod = load("host_files", "library/host_files.py")
 
@@ -18,11 +16,7 @@ def run(capsys, files, check=False, diff=False):
         args["_ansible_check_mode"] = True
     if diff:
         args["_ansible_diff"] = True
-    with patch_module_args(args), pytest.raises(SystemExit) as exc:
-        mod.main()
-    out = json.loads(capsys.readouterr().out)
-    out["rc"] = exc.value.code
-    return out
+    return run_module(mod, capsys, args)
 
 
 def mode(path):
