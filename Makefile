@@ -30,13 +30,27 @@ SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ip
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)
 FLANNELD := $(CACHE_DIR)/flanneld/$(FLANNEL_VERSION)/flanneld
 
+# The day-2 scenario's versions (lab only): etcd is installed from release-shaped
+# archives built from etcd's Go modules (scripts/build-etcd.sh) and upgraded from
+# ETCD_OLD to ETCD_NEW, adjacent minor releases; flanneld from FLANNEL_OLD to the
+# pin above. They reach the scenario through the environment.
+ETCD_OLD := 3.5.35
+ETCD_NEW := 3.6.16
+FLANNEL_OLD := v0.28.4
+ETCD_ARCHIVES := $(foreach v,$(ETCD_OLD) $(ETCD_NEW),$(CACHE_DIR)/etcd/etcd-v$(v)-linux-amd64.tar.gz)
+FLANNELD_OLD := $(CACHE_DIR)/flanneld/$(FLANNEL_OLD)/flanneld
+
+export FLAB_ETCD_OLD := $(ETCD_OLD)
+export FLAB_ETCD_NEW := $(ETCD_NEW)
+export FLAB_FLANNEL_OLD := $(FLANNEL_OLD)
+export FLAB_FLANNEL_NEW := $(FLANNEL_VERSION)
 export FLAB_CACHE := $(CACHE_DIR)
 export FLAB_FLANNELD := $(FLANNELD)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup venv host-deps flanneld lint unit plan collection lab-up lab-down lab-status molecule test check demo bench clean
+.PHONY: help setup venv host-deps flanneld day2-artifacts lint unit plan collection lab-up lab-down lab-status molecule test check demo bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -55,6 +69,12 @@ host-deps: ## Debian packages the lab needs on this machine (only what is missin
 flanneld: $(FLANNELD) ## build flanneld $(FLANNEL_VERSION) from its Go module (cached)
 $(FLANNELD): scripts/build-flanneld.sh
 	scripts/build-flanneld.sh $(FLANNEL_VERSION) $@
+
+day2-artifacts: $(ETCD_ARCHIVES) $(FLANNELD_OLD) ## etcd $(ETCD_OLD) and $(ETCD_NEW) archives, flanneld $(FLANNEL_OLD) (cached)
+$(CACHE_DIR)/etcd/etcd-v%-linux-amd64.tar.gz: scripts/build-etcd.sh
+	scripts/build-etcd.sh $* $(CACHE_DIR)/etcd
+$(FLANNELD_OLD): scripts/build-flanneld.sh
+	scripts/build-flanneld.sh $(FLANNEL_OLD) $@
 
 lint: venv ## yamllint, ansible-lint (production, offline), ruff
 	$(BIN)/yamllint -s .
@@ -80,7 +100,7 @@ lab-down: ## remove the lab and anything a killed run left
 lab-status: ## show the lab's hosts
 	$(PYTHON) -m lab status
 
-molecule: setup ## every molecule scenario on the lab
+molecule: setup day2-artifacts ## every molecule scenario on the lab
 	@mkdir -p $(CACHE_DIR)/logs; for run in $(SCENARIOS); do \
 	  s=$${run%%:*}; vars=""; \
 	  if [ "$$s" != "$$run" ]; then vars=$$(echo "$${run#*:}" | tr ',' ' '); fi; \

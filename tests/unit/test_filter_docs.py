@@ -36,8 +36,8 @@ EXPORTS = _exports()
 
 
 def test_there_are_filters_and_docs():
-    assert len(PLUGIN_FILES) == 6
-    assert len(EXPORTS) == 25
+    assert len(PLUGIN_FILES) == 7
+    assert len(EXPORTS) == 27
 
 
 def test_no_orphaned_doc_file():
