@@ -36,8 +36,8 @@ EXPORTS = _exports()
 
 
 def test_there_are_filters_and_docs():
-    assert len(PLUGIN_FILES) == 7
-    assert len(EXPORTS) == 27
+    assert len(PLUGIN_FILES) == 8
+    assert len(EXPORTS) == 28
 
 
 def test_no_orphaned_doc_file():

@@ -9,102 +9,33 @@ scenario's ephemeral directory.
 import json
 import os
 import re
-import shlex
 import signal
-import subprocess
 import time
 
 import pytest
-import yaml
 
 from tests.lab_helpers import shared_defaults
+from tests.lab_run import EPHEMERAL, HOSTS, NODES, on, playbook, recap
+from tests.lab_run import note as lab_note
 
 # The faults scenario runs with the shared defaults' paths.
 SUBNET_FILE = shared_defaults()["flannel_subnet_file"]
 OPTS_FILE = shared_defaults()["flannel_docker_opts_file"]
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 REPORT = os.path.join(EPHEMERAL, "overlay.json")
-TIMES = os.path.join(EPHEMERAL, "faults.json")
 NETWORK = "10.244.0.0/16"
 MTU = {"vxlan": 1450, "host-gw": 1500, "udp": 1472}
 IMAGE = "flannel-probe:local"
 MARGIN = "-subnet-lease-renew-margin=61"
 
-with open(INVENTORY) as _fh:
-    _HOSTS = yaml.safe_load(_fh)["all"]["hosts"]
-NODES = sorted(_HOSTS)
-
 
 def note(key: str, value: object) -> None:
-    """Keep a figure for the issue note: printed, and merged into faults.json."""
-    print(f"FIGURE {key}: {value}")
-    data = {}
-    if os.path.exists(TIMES):
-        with open(TIMES) as fh:
-            data = json.load(fh)
-    data[key] = value
-    with open(TIMES, "w") as fh:
-        json.dump(data, fh, indent=2)
-
-
-def on(name: str, cmd: str, check: bool = True) -> str:
-    """Run a shell command on a lab host over ssh (the molecule inventory's settings)."""
-    hv = _HOSTS[name]
-    key = hv.get("ansible_private_key_file") or os.path.join(
-        os.environ.get("FLAB_STATE", "/var/lib/flannel-lab"), "ssh", "id_ed25519"
-    )
-    argv = [
-        "ssh", "-i", key, "-p", str(hv.get("ansible_port", 22)),
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR",
-        "-o", "BatchMode=yes", "-o", "ControlMaster=auto", "-o", "ControlPersist=60s",
-        "-o", f"ControlPath=/tmp/faults-ssh-%h-{os.getpid()}",
-        f"{hv.get('ansible_user', 'root')}@{hv['ansible_host']}", cmd,
-    ]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{name}: {cmd!r} exited {proc.returncode}: {proc.stdout}{proc.stderr}"
-        )
-    return proc.stdout.strip()
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    out = {}
-    for m in re.finditer(
-        r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output, re.M
-    ):
-        out[m[1]] = {
-            "ok": int(m[2]),
-            "changed": int(m[3]),
-            "unreachable": int(m[4]),
-            "failed": int(m[5]),
-        }
-    return out
+    """Keep a figure for the issue note (faults.json in the ephemeral dir)."""
+    lab_note(key, value, "faults.json")
 
 
 def site(*args: str, kill_at: str | None = None) -> tuple[int, str, float]:
-    """ansible-playbook site.yml against the scenario's inventory; with kill_at, the whole run
-    is SIGKILLed as soon as that text appears in its output. Returns rc, output, seconds."""
-    argv = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "site.yml"), *args]
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if kill_at and kill_at in line:
-            os.killpg(proc.pid, signal.SIGKILL)
-            break
-    proc.wait()
-    output = "".join(lines)
-    with open(os.path.join(EPHEMERAL, "faults-runs.log"), "a") as fh:
-        fh.write(f"\n===== {shlex.join(argv)} (kill_at={kill_at!r}) rc={proc.returncode}\n{output}")
-    return proc.returncode, output, round(time.monotonic() - start, 1)
+    return playbook("site.yml", *args, kill_at=kill_at, log="faults-runs.log")
 
 
 def backend_args(backend: str) -> list[str]:
@@ -224,7 +155,7 @@ def test_backend_switch_applies_on_the_running_cluster(backend):
     assert rc == 0, out[-3000:]
     note(f"switch_to_{backend}_s", secs)
     peers = {
-        name: (re.sub(r"\.1/", ".0/", before[name]), _HOSTS[name]["ansible_host"]) for name in NODES
+        name: (re.sub(r"\.1/", ".0/", before[name]), HOSTS[name]["ansible_host"]) for name in NODES
     }
     problems = []
     for name in NODES:

@@ -1,0 +1,76 @@
+"""The check after each batch of flanneld restarts (site.yml with
+``flannel_verify_each_batch``, as ``playbooks/upgrade.yml`` runs it).
+
+``pairs_result | flannel_batch_verdict(subnet_before, subnet_after, host)``
+    ``{ok, msg, subnet}``: the node kept the subnet it had before the restart (its
+    lease), and its probe container reaches every other node's probe (DF ping that
+    fills the MTU, and TCP). ``pairs_result`` is the registered run of
+    ``overlay_probe.py pairs``; the subnets are registered slurps of the subnet file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+try:
+    from ..module_utils import flannel_verify_read as _read
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+    import flannel_verify_read as _read  # type: ignore[no-redef]
+
+
+def _subnet(slurped: Mapping[str, Any] | None) -> str:
+    """FLANNEL_SUBNET of a slurped subnet file, or "" when it could not be read."""
+    if not slurped or slurped.get("failed") or "content" not in slurped:
+        return ""
+    try:
+        text = base64.b64decode(slurped["content"]).decode()
+        return _read.parse_subnet_env(text).get("FLANNEL_SUBNET", "")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
+def flannel_batch_verdict(
+    pairs: Mapping[str, Any] | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    host: str,
+) -> dict[str, Any]:
+    problems = []
+    old, new = _subnet(before), _subnet(after)
+    if not new:
+        problems.append("no readable subnet file after the restart")
+    elif old and new != old:
+        problems.append(f"its subnet changed from {old} to {new}: the lease was lost")
+    stdout = _read._stdout(pairs)
+    try:
+        results = json.loads(stdout) if stdout is not None else None
+    except ValueError:
+        results = None
+    if results is None:
+        problems.append(f"the probe did not run ({_read._why(pairs)})")
+    else:
+        for r in results:
+            failed = [w for w in ("ping", "tcp") if not r.get(f"{w}_ok")]
+            if failed:
+                problems.append(
+                    f"-> {r.get('target')}: {' and '.join(failed)} failed ({r.get('error', '')})"
+                )
+    reached = len(results or []) - sum(
+        1 for r in results or [] if not (r.get("ping_ok") and r.get("tcp_ok"))
+    )
+    if problems:
+        msg = f"flanneld batch check on {host}: " + "; ".join(problems)
+    else:
+        msg = f"flanneld batch check on {host}: kept {new}, reaches {reached} other node(s)"
+    return {"ok": not problems, "msg": msg, "subnet": new}
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"flannel_batch_verdict": flannel_batch_verdict}
