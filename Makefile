@@ -21,10 +21,13 @@ INVENTORY ?= inventory/lab/hosts.yml
 # Docker options files moved to other directories, which every part must follow;
 # trixie in the `faults` scenario, which runs the cluster checks and the
 # collection's FQCN run on its freshly converged lab before its fault cases
-# (among them vxlan -> host-gw -> udp -> vxlan on the running cluster).
+# (among them vxlan -> host-gw -> udp -> vxlan on the running cluster); then
+# day2 on one lab: etcd from a controller-local archive, backup, upgrade
+# refusals, the rolling upgrade of etcd and flanneld under loss probes, the
+# disaster restore, and the removal and return of a node.
 SCENARIOS ?= smoke etcd flannel:FLANNEL_BACKEND=vxlan flannel:FLANNEL_BACKEND=ipip \
 	flannel:FLANNEL_BACKEND=wireguard docker cluster:LAB_RELEASE=bookworm,CLUSTER_SUBNET_FILE=/run/flannel-lease/subnet.env,CLUSTER_OPTS_FILE=/run/flannel-docker/options.env \
-	faults:CLUSTER_COLLECTION=1
+	faults:CLUSTER_COLLECTION=1 day2
 
 # The flanneld pin lives in one place: the flannel role's defaults.
 FLANNEL_VERSION := $(shell sed -n 's/^flannel_version: *"\{0,1\}\(v[0-9][0-9.]*\)"\{0,1\}.*/\1/p' roles/flannel/defaults/main.yml)

@@ -199,7 +199,15 @@ def stage(root: Path, staging: Path) -> dict[str, int]:
     books = staging / "playbooks"
     books.mkdir()
     for path in sorted((root / "playbooks").glob("*.yml")):
-        shutil.copy2(path, books / path.name)
+        # upgrade.yml imports ../site.yml, which sits beside it in the collection.
+        text = re.sub(
+            r"^(\s*(?:ansible\.builtin\.)?import_playbook:\s*)\.\./site\.yml",
+            r"\g<1>site.yml",
+            path.read_text(),
+            flags=re.MULTILINE,
+        )
+        (books / path.name).write_text(text)
+        shutil.copystat(path, books / path.name)
     for sub in PLAYBOOK_DIRS:
         if (root / "playbooks" / sub).is_dir():
             shutil.copytree(root / "playbooks" / sub, books / sub, ignore=IGNORE)

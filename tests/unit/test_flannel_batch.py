@@ -10,7 +10,10 @@ verdict = fb.flannel_batch_verdict
 
 
 def slurp(subnet):
-    text = f"FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET={subnet}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+    text = (
+        "FLANNEL_NETWORK=10.244.0.0/16\n"
+        f"FLANNEL_SUBNET={subnet}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"
+    )
     return {"content": base64.b64encode(text.encode()).decode()}
 
 
@@ -22,8 +25,14 @@ OK = {"target": "b", "ping_ok": True, "tcp_ok": True, "error": ""}
 
 
 def test_kept_lease_and_reached_peers_pass():
-    v = verdict(pairs(OK, dict(OK, target="c")), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a")
-    assert v == {"ok": True, "msg": "flanneld batch check on a: kept 10.244.5.1/24, reaches 2 other node(s)", "subnet": "10.244.5.1/24"}
+    v = verdict(
+        pairs(OK, dict(OK, target="c")), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a"
+    )
+    assert v == {
+        "ok": True,
+        "msg": "flanneld batch check on a: kept 10.244.5.1/24, reaches 2 other node(s)",
+        "subnet": "10.244.5.1/24",
+    }
 
 
 def test_a_changed_subnet_is_a_lost_lease():
@@ -36,5 +45,10 @@ def test_failed_pairs_and_missing_probe_are_named():
     bad = dict(OK, target="c", ping_ok=False, error="ping: 3 packets transmitted, 0 received")
     v = verdict(pairs(OK, bad), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a")
     assert not v["ok"] and "-> c: ping failed (ping: 3 packets transmitted, 0 received)" in v["msg"]
-    v = verdict({"rc": 2, "stderr": "nsenter: no such process"}, slurp("10.244.5.1/24"), {"failed": True}, "a")
+    v = verdict(
+        {"rc": 2, "stderr": "nsenter: no such process"},
+        slurp("10.244.5.1/24"),
+        {"failed": True},
+        "a",
+    )
     assert "no readable subnet file" in v["msg"] and "nsenter: no such process" in v["msg"]
