@@ -4,14 +4,13 @@
 ``pairs_result | flannel_batch_verdict(subnet_before, subnet_after, host)``
     ``{ok, msg, subnet}``: the node kept the subnet it had before the restart (its
     lease), and its probe container reaches every other node's probe (DF ping that
-    fills the MTU, and TCP). ``pairs_result`` is the registered run of
-    ``overlay_probe.py pairs``; the subnets are registered slurps of the subnet file.
+    fills the MTU, and TCP). ``pairs_result`` is the registered ``overlay_check`` call
+    (library/overlay_check.py); the subnets are registered slurps of the subnet file.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,11 +46,7 @@ def flannel_batch_verdict(
         problems.append("no readable subnet file after the restart")
     elif old and new != old:
         problems.append(f"its subnet changed from {old} to {new}: the lease was lost")
-    stdout = _read._stdout(pairs)
-    try:
-        results = json.loads(stdout) if stdout is not None else None
-    except ValueError:
-        results = None
+    results = _read.probe_pairs(pairs)
     if results is None:
         problems.append(f"the probe did not run ({_read._why(pairs)})")
     else:

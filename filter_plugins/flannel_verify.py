@@ -208,10 +208,7 @@ def pair_results(checks: Checks, probing: Sequence[str], raw: Mapping[str, Any])
     pairs = []
     for src in probing:
         result = raw[src].get("pairs")
-        try:
-            got = {r["target"]: r for r in json.loads(_stdout(result) or "[]")}
-        except (ValueError, KeyError, TypeError):
-            got = {}
+        got = {str(r.get("target")): r for r in _read.probe_pairs(result) or []}
         for dst in (d for d in probing if d != src):
             why = (raw[src].get("probe") or {}).get("error") or (raw[dst].get("probe") or {}).get(
                 "error"

@@ -45,6 +45,14 @@ def _why(result: Result | None) -> str:
     return lines[-1][:200] if lines else f"rc={result.get('rc')}"
 
 
+def probe_pairs(result: Result | None) -> list[Mapping[str, Any]] | None:
+    """The per-target results of an overlay_check call, or None when it did not run."""
+    if not _ran(result) or result.get("failed"):
+        return None
+    pairs = result.get("pairs")
+    return [p for p in pairs if isinstance(p, Mapping)] if isinstance(pairs, list) else None
+
+
 def _ikey(obj: Any, name: str) -> Any:
     """flannel matches config keys case-insensitively."""
     if isinstance(obj, Mapping):

@@ -143,7 +143,7 @@ def test_tarball_layout(installed):
         probe = tar.extractfile("roles/flannel_verify/tasks/probe.yml").read().decode()
         assert f"| {FQCN}.flannel_verify_report(" in probe
         assert {
-            "roles/flannel_verify/files/overlay_probe.py",
+            "plugins/modules/overlay_check.py",
             "roles/flannel_verify/templates/overlay_report.txt.j2",
         } <= names
         assert {"meta/runtime.yml", "README.md", "MANIFEST.json"} <= names

@@ -1,7 +1,6 @@
 """Unit tests of the per-batch check (filter_plugins/flannel_batch.py)."""
 
 import base64
-import json
 
 from tests.unit.loader import load
 
@@ -18,7 +17,7 @@ def slurp(subnet):
 
 
 def pairs(*results):
-    return {"rc": 0, "stdout": json.dumps(list(results))}
+    return {"changed": False, "pairs": list(results)}
 
 
 OK = {"target": "b", "ping_ok": True, "tcp_ok": True, "error": ""}
@@ -46,7 +45,7 @@ def test_failed_pairs_and_missing_probe_are_named():
     v = verdict(pairs(OK, bad), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a")
     assert not v["ok"] and "-> c: ping failed (ping: 3 packets transmitted, 0 received)" in v["msg"]
     v = verdict(
-        {"rc": 2, "stderr": "nsenter: no such process"},
+        {"failed": True, "msg": "nsenter: no such process"},
         slurp("10.244.5.1/24"),
         {"failed": True},
         "a",

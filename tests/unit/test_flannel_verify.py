@@ -28,6 +28,15 @@ def cmd(stdout, rc=0, stderr=""):
     return {"changed": False, "rc": rc, "stdout": stdout, "stderr": stderr}
 
 
+def checked(pairs):
+    """An overlay_check result (library/overlay_check.py)."""
+    return {
+        "changed": False,
+        "pairs": pairs,
+        "ok": all(p["ping_ok"] and p["tcp_ok"] for p in pairs),
+    }
+
+
 def lease(host, backend):
     value = {"PublicIP": PUBLIC[host], "PublicIPv6": None}
     if backend != "udp":  # the udp backend writes no BackendType
@@ -83,7 +92,7 @@ def node_raw(host, backend="vxlan", hosts=HOSTS, mtu=None):
         "image": cmd("sha256:abc"),
         "start": cmd("0123abcd"),
         "probe": {"ip": probe_ip, "pid": 4242, "mtu": mtu, "error": ""},
-        "pairs": cmd(json.dumps(pairs)),
+        "pairs": checked(pairs),
         "address": PUBLIC[host],
     }
 
@@ -269,8 +278,8 @@ def test_pass_needs_every_inventory_pair_and_partial_run_says_so():
         collected[h] = node_raw(h, "vxlan", HOSTS)
     collected["n3"] = {"address": PUBLIC["n3"]}
     for h in hosts:  # the pairs script only probed n1<->n2 in this run
-        pairs = json.loads(collected[h]["pairs"]["stdout"])
-        collected[h]["pairs"] = cmd(json.dumps([p for p in pairs if p["target"] in hosts]))
+        pairs = collected[h]["pairs"]["pairs"]
+        collected[h]["pairs"] = checked([p for p in pairs if p["target"] in hosts])
     r = report(collected, reads, play_all=hosts)
     assert r["ok"] is True, r["problems"]
     assert r["verdict"] == "PARTIAL"
@@ -390,9 +399,9 @@ def test_missing_config_fails():
 
 def test_failed_pair_fails_and_shows_in_the_matrix():
     collected, reads = cluster("vxlan")
-    pairs = json.loads(collected["n1"]["pairs"]["stdout"])
+    pairs = collected["n1"]["pairs"]["pairs"]
     pairs[0].update(ping_ok=False, rtt_ms=None, error="3 packets transmitted, 0 received")
-    collected["n1"]["pairs"] = cmd(json.dumps(pairs))
+    collected["n1"]["pairs"] = checked(pairs)
     r = report(collected, reads)
     assert "n1: -> n2: ping failed (3 packets transmitted, 0 received)" in problems(r)
     assert r["matrix"]["rows"][0] == ["-", "FAIL ping", "ok 0.10"]
@@ -405,8 +414,8 @@ def test_probe_that_did_not_start_fails_its_pairs():
     collected["n2"]["probe"] = fv.probe_info({"skipped": True}, collected["n2"]["subnet"])
     collected["n2"]["pairs"] = {"skipped": True}
     for h in ("n1", "n3"):
-        pairs = json.loads(collected[h]["pairs"]["stdout"])
-        collected[h]["pairs"] = cmd(json.dumps([p for p in pairs if p["target"] != "n2"]))
+        pairs = collected[h]["pairs"]["pairs"]
+        collected[h]["pairs"] = checked([p for p in pairs if p["target"] != "n2"])
     r = report(collected, reads)
     assert "n1: -> n2: ping and tcp failed (not probed: probe container not running" in problems(r)
     assert sum(not p["ok"] for p in r["pairs"]) == 4

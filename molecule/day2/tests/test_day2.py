@@ -163,11 +163,12 @@ def stop_pings() -> dict[str, dict[str, object]]:
     """Stop the pings (SIGINT prints their summary); per pair: sent, lost, lost seqs."""
     out = {}
     for name in NODES:
-        on(name, "docker exec lossprobe sh -c 'kill -INT $(pidof ping)'; sleep 1")
+        # The probe image is busybox with a few links: call busybox's applets by name.
+        on(name, "docker exec lossprobe /bin/busybox killall -INT ping; sleep 1")
         for peer in NODES:
             if peer == name:
                 continue
-            log = on(name, f"docker exec lossprobe cat /tmp/ping-{peer}.log")
+            log = on(name, f"docker exec lossprobe /bin/busybox cat /tmp/ping-{peer}.log")
             sent = re.search(r"(\d+) packets transmitted, (\d+) packets received", log)
             seqs = {int(s) for s in re.findall(r"seq=(\d+)", log)}
             total = int(sent[1]) if sent else max(seqs, default=-1) + 1
