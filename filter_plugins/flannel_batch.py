@@ -1,5 +1,12 @@
-"""The check after each batch of flanneld restarts (site.yml with
-``flannel_verify_each_batch``, as ``playbooks/upgrade.yml`` runs it).
+"""A node's lease as the day-2 plays read it, and the check after each batch of
+flanneld restarts (site.yml with ``flannel_verify_each_batch``, as
+``playbooks/upgrade.yml`` runs it). The subnet file is parsed by the toolkit's one
+parser (module_utils/flannel_docker_opts.py, through flannel_verify_read).
+
+``slurped | flannel_lease_subnet``
+    FLANNEL_SUBNET of a slurped subnet file (``10.244.5.1/24``), "" when unreadable.
+``subnet | flannel_lease_name``
+    The lease's key under ``<prefix>/subnets/`` (``10.244.5.0-24``), "" for "".
 
 ``pairs_result | flannel_batch_verdict(subnet_before, subnet_after, host)``
     ``{ok, msg, subnet}``: the node kept the subnet it had before the restart (its
@@ -32,6 +39,14 @@ def _subnet(slurped: Mapping[str, Any] | None) -> str:
         return _read.parse_subnet_env(text).get("FLANNEL_SUBNET", "")
     except (ValueError, UnicodeDecodeError):
         return ""
+
+
+def flannel_lease_subnet(slurped: Mapping[str, Any] | None) -> str:
+    return _subnet(slurped)
+
+
+def flannel_lease_name(subnet: Any) -> str:
+    return _read.lease_name(str(subnet)) if subnet else ""
 
 
 def flannel_batch_verdict(
@@ -68,4 +83,8 @@ def flannel_batch_verdict(
 
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"flannel_batch_verdict": flannel_batch_verdict}
+        return {
+            "flannel_batch_verdict": flannel_batch_verdict,
+            "flannel_lease_subnet": flannel_lease_subnet,
+            "flannel_lease_name": flannel_lease_name,
+        }

@@ -37,7 +37,7 @@ EXPORTS = _exports()
 
 def test_there_are_filters_and_docs():
     assert len(PLUGIN_FILES) == 8
-    assert len(EXPORTS) == 28
+    assert len(EXPORTS) == 30
 
 
 def test_no_orphaned_doc_file():

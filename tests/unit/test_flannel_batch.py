@@ -51,3 +51,11 @@ def test_failed_pairs_and_missing_probe_are_named():
         "a",
     )
     assert "no readable subnet file" in v["msg"] and "nsenter: no such process" in v["msg"]
+
+
+def test_lease_subnet_and_name_come_from_the_one_parser():
+    assert fb.flannel_lease_subnet(slurp("10.244.5.1/24")) == "10.244.5.1/24"
+    assert fb.flannel_lease_subnet({"failed": True, "msg": "file not found"}) == ""
+    assert fb.flannel_lease_subnet({"content": "bm9uc2Vuc2U="}) == ""
+    assert fb.flannel_lease_name("10.244.5.1/24") == "10.244.5.0-24"
+    assert fb.flannel_lease_name("") == ""

@@ -151,11 +151,12 @@ def start_pings(targets: dict[str, str]) -> None:
     for name in NODES:
         on(name, "docker rm -f lossprobe >/dev/null 2>&1 || true")
         loops = " ".join(
-            f"ping -i 0.2 -W 1 {ip} > /tmp/ping-{peer}.log 2>&1 &"
+            f"ping -i 0.2 -W 1 {ip} > /ping-{peer}.log 2>&1 &"
             for peer, ip in targets.items()
             if peer != name
         )
         # The container outlives its pings (sleep), so their logs can be read.
+        # The image has no /tmp: the logs go to its root.
         on(name, f"docker run -d --name lossprobe {IMAGE} /bin/sh -c '{loops} wait; sleep 3600'")
 
 
@@ -168,7 +169,7 @@ def stop_pings() -> dict[str, dict[str, object]]:
         for peer in NODES:
             if peer == name:
                 continue
-            log = on(name, f"docker exec lossprobe /bin/busybox cat /tmp/ping-{peer}.log")
+            log = on(name, f"docker exec lossprobe /bin/busybox cat /ping-{peer}.log")
             sent = re.search(r"(\d+) packets transmitted, (\d+) packets received", log)
             seqs = {int(s) for s in re.findall(r"seq=(\d+)", log)}
             total = int(sent[1]) if sent else max(seqs, default=-1) + 1
