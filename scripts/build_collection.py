@@ -48,7 +48,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ROLES = ("flannel_common", "flannel_preflight", "etcd", "flannel", "docker", "flannel_verify")
+ROLES = (
+    "flannel_common",
+    "flannel_preflight",
+    "release_install",
+    "etcd",
+    "flannel",
+    "docker",
+    "flannel_verify",
+)
 PLAYBOOK_DIRS = ("files", "templates")
 TOP_FILES = ("galaxy.yml", "README.md", "CHANGELOG.md", "LICENSE")
 TEXT_SUFFIXES = (".yml", ".yaml", ".j2")

@@ -16,6 +16,9 @@ import time
 
 import yaml
 
+from module_utils.flannel_docker_opts import parse_subnet_env
+from tests.lab_helpers import shared_defaults
+
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
@@ -61,6 +64,13 @@ def on(name: str, cmd: str, check: bool = True, timeout: int = 120) -> str:
             f"{name}: {cmd!r} exited {proc.returncode}: {proc.stdout}{proc.stderr}"
         )
     return proc.stdout.strip()
+
+
+def lease_env(name: str) -> dict[str, str]:
+    """The node's subnet file (the shared default path) read by the toolkit's own
+    parser, as in the roles and the testinfra tests; {} when the file is missing."""
+    path = shared_defaults()["flannel_subnet_file"]
+    return parse_subnet_env(on(name, f"cat {path} 2>/dev/null || true"), f"{name}:{path}")
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

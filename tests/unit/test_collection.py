@@ -26,7 +26,15 @@ from tests.unit.loader import ROOT
 BIN = Path(sys.executable).parent
 FQCN = "flannel_ansible.flannel"
 GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
-ROLES = {"flannel_common", "flannel_preflight", "etcd", "flannel", "docker", "flannel_verify"}
+ROLES = {
+    "flannel_common",
+    "flannel_preflight",
+    "release_install",
+    "etcd",
+    "flannel",
+    "docker",
+    "flannel_verify",
+}
 MODULES = ("mk_docker_opts", "applied_state")
 DOC_FILES = sorted([*ROOT.glob("filter_plugins/*.yml"), *ROOT.glob("roles/*/filter_plugins/*.yml")])
 FILTERS = {path.stem: yaml.safe_load(path.read_text()) for path in DOC_FILES}

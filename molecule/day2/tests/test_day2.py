@@ -23,14 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.lab_helpers import shared_defaults
-from tests.lab_run import EPHEMERAL, HOSTS, NODES, on, playbook, recap
+from tests.lab_run import EPHEMERAL, HOSTS, NODES, lease_env, on, playbook, recap
 from tests.lab_run import note as lab_note
 
 CACHE = os.environ["FLAB_CACHE"]
 ETCD_OLD, ETCD_NEW = os.environ["FLAB_ETCD_OLD"], os.environ["FLAB_ETCD_NEW"]
 FLANNEL_OLD, FLANNEL_NEW = os.environ["FLAB_FLANNEL_OLD"], os.environ["FLAB_FLANNEL_NEW"]
 PREFIX = shared_defaults()["flannel_etcd_prefix"]
-SUBNET_FILE = shared_defaults()["flannel_subnet_file"]
 IMAGE = "flannel-probe:local"
 PKI = Path(EPHEMERAL) / "inventory/.etcd-pki/flannel-etcd"
 BACKUPS = Path(EPHEMERAL) / "backups"
@@ -100,7 +99,16 @@ def members() -> list[str]:
 
 
 def subnet(name: str) -> str:
-    return on(name, f"sed -n 's/^FLANNEL_SUBNET=//p' {SUBNET_FILE}", check=False)
+    return lease_env(name).get("FLANNEL_SUBNET", "")
+
+
+def restarted_per_task(out: str, task: str) -> list[list[str]]:
+    """The hosts reported `changed` under each run of the task, in output order."""
+    runs: list[list[str]] = []
+    for block in re.split(r"^TASK \[", out, flags=re.M)[1:]:
+        if block.startswith(task + "]"):
+            runs.append(re.findall(r"^changed: \[(\S+?)\]", block, flags=re.M))
+    return runs
 
 
 def pid(name: str, unit: str) -> int:
@@ -262,8 +270,9 @@ def test_rolling_upgrade_keeps_leases_containers_and_etcd_writes():
         assert keeper_state(name) == keepers[name], f"{name}: the running container was stopped"
         assert subnet(name) == subnets[name]
     assert leases() == table
-    # The restarts were one at a time: etcd's own view, member by member.
-    assert re.findall(r"TASK \[etcd : Restart (flab\d)\]", out) == NODES
+    # The restarts were one at a time, in play order: each run of the handler's
+    # "Restart etcd" task changed exactly one member.
+    assert restarted_per_task(out, "etcd : Restart etcd") == [[name] for name in NODES]
     assert writes.failed == 0, writes.errors[:5]
     # A pair loses packets only while one of its ends has its flanneld restart (about
     # a second on vxlan); no pair may lose more than 5 s of pings.

@@ -15,11 +15,10 @@ import time
 import pytest
 
 from tests.lab_helpers import shared_defaults
-from tests.lab_run import EPHEMERAL, HOSTS, NODES, on, playbook, recap
+from tests.lab_run import EPHEMERAL, HOSTS, NODES, lease_env, on, playbook, recap
 from tests.lab_run import note as lab_note
 
 # The faults scenario runs with the shared defaults' paths.
-SUBNET_FILE = shared_defaults()["flannel_subnet_file"]
 OPTS_FILE = shared_defaults()["flannel_docker_opts_file"]
 
 REPORT = os.path.join(EPHEMERAL, "overlay.json")
@@ -52,7 +51,7 @@ def argv_of(name: str, unit: str) -> str:
 
 
 def subnet(name: str) -> str:
-    return on(name, f"sed -n 's/^FLANNEL_SUBNET=//p' {SUBNET_FILE}")
+    return lease_env(name).get("FLANNEL_SUBNET", "")
 
 
 def start_keeper(name: str) -> str:
@@ -160,7 +159,7 @@ def test_backend_switch_applies_on_the_running_cluster(backend):
     problems = []
     for name in NODES:
         problems += routes_match(name, backend, peers)
-        mtu = on(name, f"sed -n 's/^FLANNEL_MTU=//p' {SUBNET_FILE}")
+        mtu = lease_env(name).get("FLANNEL_MTU", "0")
         if int(mtu) != MTU[backend]:
             problems.append(f"{name}: FLANNEL_MTU {mtu}, want {MTU[backend]}")
         if subnet(name) != before[name]:

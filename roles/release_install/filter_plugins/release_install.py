@@ -1,0 +1,107 @@
+"""What the release_install role does with a release artifact, worked out once.
+
+``spec | release_install_plan``
+    ``spec`` holds the role's settings without their prefix (name, version, format,
+    src, url, checksum, dir, file, strip, programs, bin_dir). The plan is a dict:
+
+    ``problems``     what is wrong with the spec (empty: go ahead), each naming the
+                     caller's setting through ``name``;
+    ``version_dir``  ``<dir>/<version>``, one directory per version;
+    ``fetch_from``   ``src`` (a controller file) or ``url``;
+    ``fetch_dest``   where the fetched file goes on the host: the archive beside
+                     the version directories, or the program itself inside it;
+    ``unpack``       whether it is an archive to unpack into ``version_dir``;
+    ``creates``      the file whose presence means the version is unpacked;
+    ``checksum_algorithm`` / ``checksum_value``  the split ``algo:hex`` ("" when none);
+    ``links``        ``[{name, src, dest}]``: each program in the version directory
+                     and its link in ``bin_dir``.
+
+Every etcd archive and flanneld binary install goes through it (roles/etcd,
+roles/flannel), so both keep one layout: a version is a new directory and new links.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+FORMATS = ("archive", "binary")
+ALGORITHMS = ("sha1", "sha224", "sha256", "sha384", "sha512")
+_CHECKSUM = re.compile(r"^([a-z0-9]+):([0-9a-fA-F]+)$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def _problems(spec: Mapping[str, Any]) -> list[str]:
+    who = spec.get("name") or "release_install"
+    out = []
+    fmt = spec.get("format", "archive")
+    if fmt not in FORMATS:
+        out.append(f"{who}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+    version = str(spec.get("version") or "")
+    if not _SAFE_NAME.match(version):
+        out.append(f"{who}: version {version!r} is not a plain version name (it names a directory)")
+    for key in ("dir", "bin_dir"):
+        if not posixpath.isabs(str(spec.get(key) or "")):
+            out.append(f"{who}: {key} {spec.get(key)!r} is not an absolute path")
+    programs = list(spec.get("programs") or [])
+    if not programs:
+        out.append(f"{who}: programs is empty: nothing to link")
+    bad = [p for p in programs if not _SAFE_NAME.match(str(p))]
+    if bad:
+        out.append(f"{who}: programs {bad} are not plain file names")
+    if fmt == "binary" and len(programs) > 1:
+        out.append(f"{who}: a binary release holds one program, not {len(programs)}")
+    if fmt == "archive" and not _SAFE_NAME.match(str(spec.get("file") or "")):
+        out.append(f"{who}: file {spec.get('file')!r} is not a plain file name for the archive")
+    src, url = str(spec.get("src") or ""), str(spec.get("url") or "")
+    checksum = str(spec.get("checksum") or "")
+    if not src and not url:
+        out.append(f"{who}: neither a controller file (src) nor a url to fetch from")
+    if checksum:
+        m = _CHECKSUM.match(checksum)
+        if not m or m[1] not in ALGORITHMS:
+            out.append(
+                f"{who}: checksum {checksum!r} is not <algorithm>:<hex> ({', '.join(ALGORITHMS)})"
+            )
+    elif url and not src:
+        out.append(f"{who}: a download from {url} needs a checksum (<algorithm>:<hex>)")
+    return out
+
+
+def release_install_plan(spec: Mapping[str, Any]) -> dict[str, Any]:
+    problems = _problems(spec)
+    directory = str(spec.get("dir") or "")
+    version_dir = posixpath.join(directory, str(spec.get("version") or ""))
+    programs = [str(p) for p in spec.get("programs") or []]
+    unpack = spec.get("format", "archive") == "archive"
+    if unpack:
+        fetch_dest = posixpath.join(directory, str(spec.get("file") or ""))
+    else:
+        fetch_dest = posixpath.join(version_dir, programs[0] if programs else "")
+    checksum = str(spec.get("checksum") or "")
+    algorithm, _, value = checksum.partition(":") if checksum else ("", "", "")
+    return {
+        "problems": problems,
+        "version_dir": version_dir,
+        "fetch_from": "src" if spec.get("src") else "url",
+        "fetch_dest": fetch_dest,
+        "unpack": unpack,
+        "creates": posixpath.join(version_dir, programs[0] if programs else ""),
+        "checksum_algorithm": algorithm,
+        "checksum_value": value.lower(),
+        "links": [
+            {
+                "name": p,
+                "src": posixpath.join(version_dir, p),
+                "dest": posixpath.join(str(spec.get("bin_dir") or ""), p),
+            }
+            for p in programs
+        ],
+    }
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"release_install_plan": release_install_plan}
