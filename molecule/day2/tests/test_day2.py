@@ -103,9 +103,10 @@ def subnet(name: str) -> str:
 
 
 def restarted_per_task(out: str, task: str) -> list[list[str]]:
-    """The hosts reported `changed` under each run of the task, in output order."""
+    """The hosts reported `changed` under each run of the task, in output order.
+    Tasks that a handler includes print as RUNNING HANDLER, not TASK."""
     runs: list[list[str]] = []
-    for block in re.split(r"^TASK \[", out, flags=re.M)[1:]:
+    for block in re.split(r"^(?:TASK|RUNNING HANDLER) \[", out, flags=re.M)[1:]:
         if block.startswith(task + "]"):
             runs.append(re.findall(r"^changed: \[(\S+?)\]", block, flags=re.M))
     return runs
@@ -263,6 +264,12 @@ def test_rolling_upgrade_keeps_leases_containers_and_etcd_writes():
     for name in NODES:
         assert f"etcd Version: {ETCD_NEW}" in on(name, "/usr/local/bin/etcd --version")
         assert on(name, "/usr/local/bin/flanneld -version 2>&1") == FLANNEL_NEW
+        # release_install: the links moved to the new version's directory; the old
+        # release stays beside it.
+        link = on(name, "readlink -f /usr/local/bin/flanneld")
+        assert link == f"/opt/flannel/{FLANNEL_NEW}/flanneld"
+        assert on(name, "readlink -f /usr/local/bin/etcdctl") == f"/opt/etcd/v{ETCD_NEW}/etcdctl"
+        assert on(name, f"test -x /opt/flannel/{FLANNEL_OLD}/flanneld && echo kept") == "kept"
         assert f"flanneld batch check on {name}: kept {subnets[name]}" in out
         # The member restarted after a snapshot of its own.
         assert on(name, f"ls /var/backups/etcd | grep -c '^etcd-{name}-' || true") != "0"
@@ -272,7 +279,9 @@ def test_rolling_upgrade_keeps_leases_containers_and_etcd_writes():
     assert leases() == table
     # The restarts were one at a time, in play order: each run of the handler's
     # "Restart etcd" task changed exactly one member.
-    assert restarted_per_task(out, "etcd : Restart etcd") == [[name] for name in NODES]
+    restarts = restarted_per_task(out, "etcd : Restart etcd")
+    headers = [line for line in out.splitlines() if "Restart etcd" in line]
+    assert restarts == [[name] for name in NODES], headers
     assert writes.failed == 0, writes.errors[:5]
     # A pair loses packets only while one of its ends has its flanneld restart (about
     # a second on vxlan); no pair may lose more than 5 s of pings.
