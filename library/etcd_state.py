@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flannel_applied_state import digest_file, service_state
+from ansible.module_utils.flannel_host_read import packages_missing, stat_paths
 
 DOCUMENTATION = r"""
 ---
@@ -46,6 +48,24 @@ options:
     type: list
     elements: path
     default: []
+  paths:
+    description:
+      - Paths to describe in RV(paths) (type, mode, owner, group, a file's sha256), so the
+        role writes only what differs (the C(host_files_pending) filter).
+    type: list
+    elements: path
+    default: []
+  packages:
+    description: Packages to look up with dpkg; RV(packages_missing) lists those not installed.
+    type: list
+    elements: str
+    default: []
+  version_of:
+    description:
+      - The etcd program whose C(--version) output to return as RV(version_output), or empty
+        for none. The role reads the installed version here, in the same round trip.
+    type: path
+    default: ""
 notes:
   - Supports check mode; it reads only.
 """
@@ -81,6 +101,23 @@ record:
   description: The record as data, or an empty dict when it is missing or unreadable.
   returned: always
   type: dict
+paths:
+  description:
+    - Per path of O(paths), C({type, mode, owner, group, sha256}).
+    - Type C(absent) when the path is missing.
+  returned: always
+  type: dict
+packages_missing:
+  description: The packages of O(packages) that are not installed; null on a host without dpkg.
+  returned: always
+  type: list
+  elements: str
+version_output:
+  description:
+    - What C(<version_of> --version) printed (stdout and stderr), or the error that kept
+      it from running; empty without O(version_of).
+  returned: always
+  type: str
 fingerprints:
   description:
     - Each listed file's sha256 digest in hex, as C(sha256sum) prints it, by path.
@@ -109,8 +146,28 @@ def read_record(path: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def version_output(program: str) -> str:
+    """What `<program> --version` prints, or why it could not run."""
+    if not program:
+        return ""
+    try:
+        done = subprocess.run(
+            [program, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"{program} --version: {err}"
+    return done.stdout + done.stderr
+
+
 def member_state(
-    data_dir: str, config_file: str, record_file: str, service: str, files: list[str]
+    data_dir: str,
+    config_file: str,
+    record_file: str,
+    service: str,
+    files: list[str],
+    version_of: str = "",
+    paths: list[str] | None = None,
+    packages: list[str] | None = None,
 ) -> dict:
     """Everything the role reads about a member, as one result."""
     unit = service_state(service)
@@ -122,6 +179,9 @@ def member_state(
         "record": read_record(record_file),
         # Plain hex, as sha256sum prints it: records written by 0.5.0 compare equal.
         "fingerprints": {path: digest_file(path).removeprefix("sha256:") for path in files},
+        "version_output": version_output(version_of),
+        "paths": stat_paths(paths or []),
+        "packages_missing": packages_missing(packages or []),
     }
 
 
@@ -133,13 +193,23 @@ def main() -> None:
             "record_file": {"type": "path", "required": True},
             "service": {"type": "str", "default": "etcd"},
             "files": {"type": "list", "elements": "path", "default": []},
+            "version_of": {"type": "path", "default": ""},
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "packages": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     p = module.params
     try:
         state = member_state(
-            p["data_dir"], p["config_file"], p["record_file"], p["service"], p["files"]
+            p["data_dir"],
+            p["config_file"],
+            p["record_file"],
+            p["service"],
+            p["files"],
+            p["version_of"],
+            p["paths"],
+            p["packages"],
         )
     except OSError as err:
         module.fail_json(msg=f"etcd state: {err}")

@@ -23,8 +23,10 @@ description:
   - One round trip for what would be a C(file) or C(template) task per path. The roles use it
     for their directories and the files they render (units, options, drop-ins); the contents
     are rendered on the controller (C(lookup('template', ...))).
-  - Not for secrets - the content is a module argument and is shown by C(--diff). Keys and
-    certificates keep their C(copy) tasks with C(diff: false).
+  - Secrets (private keys) go in O(files[].secret_content), not O(files[].content) - it is
+    masked in the module's arguments and result, and never shown by C(--diff).
+  - O(files[].refuse_change_msg) makes the call fail, before it changes anything, when that
+    file exists with another content (the etcd role refuses to replace a member's CA so).
 version_added: "0.6.0"
 author:
   - flannel-ansible maintainers
@@ -47,7 +49,20 @@ options:
         choices: [file, directory]
         default: file
       content:
-        description: The file's text (required with C(state=file)).
+        description:
+          - The file's text. With C(state=file), exactly one of O(files[].content) and
+            O(files[].secret_content) is required.
+        type: str
+      secret_content:
+        description:
+          - The file's text, for a secret - masked in the output (C(no_log)), and never in
+            a diff.
+        type: str
+      refuse_change_msg:
+        description:
+          - When the file exists and its content differs from the wanted one, fail with this
+            message (after the path) before any entry is applied. Its mode and owner are still
+            corrected.
         type: str
       mode:
         description: Octal mode, e.g. C("0644").
@@ -155,6 +170,22 @@ def ensure_file(
     return True, old
 
 
+def wanted(entry: dict) -> bytes:
+    """The bytes a file entry asks for."""
+    text = entry["content"] if entry["secret_content"] is None else entry["secret_content"]
+    return text.encode("utf-8")
+
+
+def refusal(entry: dict) -> str | None:
+    """The failure message when a file with refuse_change_msg would change its content."""
+    if entry["state"] != "file" or not entry["refuse_change_msg"]:
+        return None
+    old = _read(entry["path"]) if os.path.isfile(entry["path"]) else None
+    if old is None or old == wanted(entry):
+        return None
+    return f"{entry['path']}: {entry['refuse_change_msg']}"
+
+
 def _text(data: bytes | None) -> str:
     return "" if data is None else data.decode("utf-8", errors="replace")
 
@@ -170,17 +201,24 @@ def main() -> None:
                     "path": {"type": "path", "required": True},
                     "state": {"type": "str", "choices": ["file", "directory"], "default": "file"},
                     "content": {"type": "str"},
+                    "secret_content": {"type": "str", "no_log": True},
+                    "refuse_change_msg": {"type": "str"},
                     "mode": {"type": "str", "required": True},
                     "owner": {"type": "str", "default": "root"},
                     "group": {"type": "str", "default": "root"},
                 },
-                "required_if": [["state", "file", ["content"]]],
+                "mutually_exclusive": [["content", "secret_content"]],
+                "required_if": [["state", "file", ["content", "secret_content"], True]],
             }
         },
         supports_check_mode=True,
     )
     changed_paths: list[str] = []
     diffs: list[dict[str, str]] = []
+    for entry in module.params["files"]:
+        refused = refusal(entry)
+        if refused:
+            module.fail_json(msg=refused, changed_paths=[])
     for entry in module.params["files"]:
         path = entry["path"]
         try:
@@ -195,11 +233,11 @@ def main() -> None:
                 if ensure_directory(path, mode, uid, gid, module.check_mode):
                     changed_paths.append(path)
                 continue
-            data = entry["content"].encode("utf-8")
+            data = wanted(entry)
             changed, old = ensure_file(path, data, mode, uid, gid, module.check_mode)
             if changed:
                 changed_paths.append(path)
-                if old != data:
+                if old != data and entry["secret_content"] is None:
                     diffs.append(
                         {
                             "before_header": path,

@@ -64,3 +64,17 @@ def test_check_mode_reads_too(tmp_path, capsys, systemd):
     (tmp_path / "etcd.conf.yml").write_text("a: 1\n")
     out = run(capsys, **paths(tmp_path), _ansible_check_mode=True)
     assert out["config_text"] == "a: 1\n" and not out["changed"]
+
+
+def test_the_version_is_read_in_the_same_call(tmp_path, capsys, systemd):
+    prog = tmp_path / "etcd"
+    prog.write_text("#!/bin/sh\necho 'etcd Version: 3.5.16'\necho 'Go Version: go1.22'\n")
+    prog.chmod(0o755)
+    out = run(capsys, **paths(tmp_path), version_of=str(prog))
+    assert out["version_output"] == "etcd Version: 3.5.16\nGo Version: go1.22\n"
+
+
+def test_a_missing_program_says_why_and_no_version_is_empty(tmp_path, capsys, systemd):
+    out = run(capsys, **paths(tmp_path), version_of=str(tmp_path / "nope"))
+    assert "nope --version" in out["version_output"] and out["rc"] == 0
+    assert run(capsys, **paths(tmp_path))["version_output"] == ""

@@ -36,8 +36,8 @@ EXPORTS = _exports()
 
 
 def test_there_are_filters_and_docs():
-    assert len(PLUGIN_FILES) == 9
-    assert len(EXPORTS) == 31
+    assert len(PLUGIN_FILES) == 10
+    assert len(EXPORTS) == 33
 
 
 def test_no_orphaned_doc_file():

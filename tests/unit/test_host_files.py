@@ -1,5 +1,6 @@
 """Unit tests for library/host_files.py: directories and files in one call."""
 
+import json
 import os
 import stat
 
@@ -113,3 +114,48 @@ def test_a_symlinked_directory_is_followed(tmp_path, capsys):
     out = run(capsys, [{"path": str(tmp_path / "data"), "state": "directory", "mode": "0700"}])
     assert out["rc"] == 0 and not out["changed"]
     assert (tmp_path / "data").is_symlink()
+
+
+SECRET = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n"
+
+
+def test_a_secret_is_written_but_never_shown(tmp_path, capsys):
+    key = tmp_path / "server.key"
+    files = [{"path": str(key), "secret_content": SECRET, "mode": "0600"}]
+    out = run(capsys, files, diff=True)
+    assert out["changed_paths"] == [str(key)] and out["diff"] == []
+    assert key.read_text() == SECRET and mode(key) == 0o600
+    assert "not-a-real-key" not in json.dumps(out)
+    files[0]["secret_content"] = SECRET.replace("real", "new")
+    out = run(capsys, files, diff=True)
+    assert out["changed_paths"] == [str(key)] and out["diff"] == []
+    assert "not-a-new-key" not in json.dumps(out)
+
+
+def test_content_and_secret_content_exclude_each_other(tmp_path, capsys):
+    both = [{"path": str(tmp_path / "f"), "content": "a", "secret_content": "b", "mode": "0600"}]
+    assert run(capsys, both)["failed"]
+    neither = [{"path": str(tmp_path / "f"), "mode": "0600"}]
+    assert run(capsys, neither)["failed"]
+
+
+def test_a_refused_change_fails_before_any_entry_is_applied(tmp_path, capsys):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("old CA\n")
+    other = tmp_path / "server.crt"
+    files = [
+        {"path": str(other), "content": "cert\n", "mode": "0644"},
+        {"path": str(ca), "content": "new CA\n", "mode": "0644", "refuse_change_msg": "another CA"},
+    ]
+    out = run(capsys, files)
+    assert out["failed"] and out["msg"] == f"{ca}: another CA"
+    assert not other.exists() and ca.read_text() == "old CA\n"
+
+
+def test_a_refusal_lets_a_missing_or_equal_file_through(tmp_path, capsys):
+    ca = tmp_path / "ca.crt"
+    files = [{"path": str(ca), "content": "CA\n", "mode": "0644", "refuse_change_msg": "no"}]
+    assert run(capsys, files)["changed_paths"] == [str(ca)]
+    ca.chmod(0o600)
+    out = run(capsys, files)
+    assert out["changed_paths"] == [str(ca)] and mode(ca) == 0o644

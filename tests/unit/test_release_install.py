@@ -35,7 +35,7 @@ FLANNELD = {
 
 
 def test_filter_is_registered():
-    assert set(ri.FilterModule().filters()) == {"release_install_plan"}
+    assert set(ri.FilterModule().filters()) == {"release_install_plan", "release_install_digest"}
 
 
 def test_an_archive_download_is_kept_beside_its_version_directory():

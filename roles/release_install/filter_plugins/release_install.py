@@ -16,12 +16,19 @@
     ``links``        ``[{name, src, dest}]``: each program in the version directory
                      and its link in ``bin_dir``.
 
+``path | release_install_digest(algorithm)``
+    the hex digest of a controller file (sha256 by default), for the converged
+    check of a release copied from the controller without a checksum; kept per
+    process by path, size and mtime, so a worker hashes a file once.
+
 Every etcd archive and flanneld binary install goes through it (roles/etcd,
 roles/flannel), so both keep one layout: a version is a new directory and new links.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -102,6 +109,24 @@ def release_install_plan(spec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_DIGESTS: dict[tuple[str, str, int, int], str] = {}
+
+
+def release_install_digest(path: str, algorithm: str = "sha256") -> str:
+    st = os.stat(path)
+    key = (os.path.realpath(path), algorithm, st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.new(algorithm)
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"release_install_plan": release_install_plan}
+        return {
+            "release_install_plan": release_install_plan,
+            "release_install_digest": release_install_digest,
+        }

@@ -1,0 +1,67 @@
+"""Callback plugin plugin_warmup: load the Jinja filter and test plugins once, in the
+controller's main process, before each task's workers fork.
+
+ansible-core runs every task on every host in a forked worker. The first time a worker
+renders a template that names a filter or test kept in a plugin directory (ours in
+filter_plugins/ and the roles' filter_plugins/, and ansible's own), it loads and compiles
+every plugin file of those directories. The main process rarely renders such a template,
+so each worker did that again: on a 3-host no-op run of site.yml it was about a third of
+the controller's CPU. Loading them in the main process first lets every worker inherit
+them. The loader's cache is emptied when a role adds its plugin directory (include_role),
+so the warm-up runs at each task start; it returns at once while the cache holds.
+
+It changes no output and no result. It is loaded by itself from the project's
+callback_plugins/ (ansible.cfg); a collection user enables it as
+flannel_ansible.flannel.plugin_warmup.
+"""
+
+from __future__ import annotations
+
+from ansible.plugins.callback import CallbackBase
+from ansible.plugins.loader import filter_loader, test_loader
+
+DOCUMENTATION = r"""
+name: plugin_warmup
+type: aggregate
+short_description: Load the Jinja filter and test plugins once, before the workers fork
+description:
+  - Loads the filter and test plugins of the configured plugin directories in the main
+    process at the start of every task, so the forked workers inherit them instead of each
+    loading and compiling them again. Output and results are unchanged.
+version_added: "0.7.0"
+author:
+  - flannel-ansible maintainers
+"""
+
+
+# The collection filters the roles name by FQCN (tests/unit/test_plugin_warmup.py keeps
+# this list in step with the roles): imported once here, they stay in sys.modules.
+COLLECTION_FILTERS = ("ansible.utils.ipwrap", "community.general.dict_kv")
+_IMPORTED: list[bool] = []
+
+
+def warm() -> None:
+    for loader in (filter_loader, test_loader):
+        # all() fills the loader's cache of plugin wrappers once, and returns at once after.
+        for _ in loader.all():
+            pass
+    if not _IMPORTED:
+        for name in COLLECTION_FILTERS:
+            filter_loader.get(name)
+        _IMPORTED.append(True)
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "plugin_warmup"
+    CALLBACK_NEEDS_ENABLED = False
+
+    def v2_playbook_on_play_start(self, play) -> None:  # noqa: ANN001 - Ansible's signature
+        warm()
+
+    def v2_playbook_on_task_start(self, task, is_conditional) -> None:  # noqa: ANN001
+        warm()
+
+    def v2_playbook_on_handler_task_start(self, task) -> None:  # noqa: ANN001
+        warm()
