@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flannel_host_read import release_gap, release_paths, stat_paths
 
 DOCUMENTATION = r"""
 ---
@@ -90,26 +89,13 @@ def file_digest(path: str, algorithm: str) -> str:
 
 def why_not(p: dict) -> str:
     """The first thing that is not in place, or an empty string."""
-    if not os.path.isdir(p["version_dir"]):
-        return f"no directory {p['version_dir']}"
-    dest = p["fetch_dest"]
-    try:
-        st = os.stat(dest)
-    except FileNotFoundError:
-        return f"no {dest}"
-    if stat.S_IMODE(st.st_mode) != int(p["mode"], 8) or st.st_uid != 0 or st.st_gid != 0:
-        return f"{dest} has another mode or owner"
-    if file_digest(dest, p["algorithm"]) != p["digest"].lower():
-        return f"{dest} has another {p['algorithm']} digest"
-    if p["creates"] and not os.path.exists(p["creates"]):
-        return f"no {p['creates']}"
-    for link in p["links"]:
-        src, target = str(link["src"]), str(link["dest"])
-        if not os.path.exists(src):
-            return f"no {src}"
-        if not os.path.islink(target) or os.readlink(target) != src:
-            return f"{target} is not a link to {src}"
-    return ""
+    plan = {key: p[key] for key in ("version_dir", "fetch_dest", "mode", "digest", "creates")}
+    plan["links"] = p["links"]
+    observed = stat_paths(release_paths(plan))
+    algorithm = p["algorithm"]
+    digest_of = None if algorithm == "sha256" else (lambda path: file_digest(path, algorithm))
+    gap = release_gap(plan, observed, digest_of)
+    return "not read" if gap is None else gap
 
 
 def main() -> None:

@@ -33,11 +33,13 @@ def _name(lookup: Any, ident: int) -> str:
 
 
 def stat_path(path: str) -> dict[str, Any]:
-    """What a path is: type, mode, owner and group names, and a file's sha256."""
+    """What a path is: type, mode, owner and group names, a file's sha256, and for a
+    symlink its target (``link``; the rest describes what it points to)."""
+    link = os.readlink(path) if os.path.islink(path) else None
     try:
         st = os.stat(path)  # follows links, as host_files does
     except FileNotFoundError:
-        return dict(ABSENT)
+        return dict(ABSENT, link=link) if link is not None else dict(ABSENT)
     if stat.S_ISDIR(st.st_mode):
         kind = "directory"
     elif stat.S_ISREG(st.st_mode):
@@ -51,8 +53,13 @@ def stat_path(path: str) -> dict[str, Any]:
         "group": _name(grp.getgrgid, st.st_gid),
     }
     if kind == "file":
+        digest = hashlib.sha256()
         with open(path, "rb") as handle:
-            out["sha256"] = hashlib.sha256(handle.read()).hexdigest()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out["sha256"] = digest.hexdigest()
+    if link is not None:
+        out["link"] = link
     return out
 
 
@@ -60,21 +67,42 @@ def stat_paths(paths: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {path: stat_path(path) for path in paths}
 
 
+def _bare(name: str) -> str:
+    """A package name without its version pin (``=1.2*``) and architecture (``:amd64``)."""
+    return name.split("=", 1)[0].split(":", 1)[0]
+
+
+def _pin_matches(pin: str, version: str) -> bool:
+    """apt's ``name=version`` pin: the exact version, or a prefix when it ends in ``*``."""
+    return version.startswith(pin[:-1]) if pin.endswith("*") else version == pin
+
+
 def packages_missing(names: Sequence[str]) -> list[str] | None:
-    """The packages of ``names`` that dpkg does not have installed; None without dpkg."""
+    """The packages of ``names`` that dpkg does not have installed; None without dpkg.
+
+    A name may carry a version pin (``docker-ce=5:27.3.1*``): it counts as installed only
+    with a matching version.
+    """
     if not names:
         return []
-    argv = ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", *names]
+    bare = sorted({_bare(n) for n in names})
+    argv = ["dpkg-query", "-W", "-f=${Package} ${Version} ${db:Status-Status}\\n", *bare]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         return None
-    installed = set()
+    installed: dict[str, str] = {}
     for line in proc.stdout.splitlines():
-        name, _, status = line.partition(" ")
-        if status.strip() == "installed":
-            installed.add(name.split(":")[0])
-    return [n for n in names if n.split("=")[0].split(":")[0] not in installed]
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == "installed":
+            installed[fields[0].split(":", 1)[0]] = fields[1]
+    missing = []
+    for name in names:
+        version = installed.get(_bare(name))
+        pin = name.split("=", 1)[1] if "=" in name else None
+        if version is None or (pin is not None and not _pin_matches(pin, version)):
+            missing.append(name)
+    return missing
 
 
 def _wanted_bytes(entry: Mapping[str, Any]) -> bytes:
@@ -111,3 +139,57 @@ def pending(
     if observed is None:
         return list(entries)
     return [e for e in entries if differs(e, observed.get(str(e["path"])))]
+
+
+def release_paths(plan: Mapping[str, Any]) -> list[str]:
+    """The paths ``release_gap`` needs described, for a release_install plan."""
+    paths = [str(plan["version_dir"]), str(plan["fetch_dest"])]
+    if plan.get("creates"):
+        paths.append(str(plan["creates"]))
+    for link in plan.get("links") or []:
+        paths += [str(link["src"]), str(link["dest"])]
+    return paths
+
+
+def release_gap(
+    plan: Mapping[str, Any],
+    observed: Mapping[str, Mapping[str, Any]],
+    digest_of: Any = None,
+) -> str | None:
+    """The first thing of a release install that is not in place, "" when it all is, or
+    None when ``observed`` lacks a path it needs (then the caller asks the host).
+
+    ``plan`` has version_dir, fetch_dest, mode (octal text), digest (hex), creates (or
+    ""), links [{src, dest}]; ``digest_of(path)`` gives a file's digest in the plan's
+    algorithm (default: the sha256 that was read).
+    """
+    if any(path not in observed for path in release_paths(plan)):
+        return None
+
+    def seen(path: str) -> Mapping[str, Any]:
+        return observed[path]
+
+    if seen(plan["version_dir"]).get("type") != "directory":
+        return f"no directory {plan['version_dir']}"
+    dest = str(plan["fetch_dest"])
+    info = seen(dest)
+    if info.get("type") != "file":
+        return f"no {dest}"
+    wanted_mode = f"{int(str(plan['mode']), 8):04o}"
+    owned = info.get("owner") == "root" and info.get("group") == "root"
+    if info.get("mode") != wanted_mode or not owned:
+        return f"{dest} has another mode or owner"
+    digest = digest_of(dest) if digest_of else info.get("sha256")
+    if digest is None:
+        return None
+    if str(digest).lower() != str(plan["digest"]).lower():
+        return f"{dest} has another digest"
+    if plan.get("creates") and seen(plan["creates"]).get("type") == "absent":
+        return f"no {plan['creates']}"
+    for link in plan.get("links") or []:
+        src, target = str(link["src"]), str(link["dest"])
+        if seen(src).get("type") == "absent":
+            return f"no {src}"
+        if seen(target).get("link") != src:
+            return f"{target} is not a link to {src}"
+    return ""

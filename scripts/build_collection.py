@@ -12,6 +12,8 @@ What the staging tree gets, and what is changed on the way:
   plugins/filter/, because a role inside a collection loads no plugin directories;
 - plugins/modules: library/*.py, importing the project's module_utils from the
   collection (`ansible_collections.<ns>.<name>.plugins.module_utils.<util>`);
+- plugins/callback: callback_plugins/*.py (plugin_warmup, which the installed config
+  of --install enables by its FQCN); plugins/action: action_plugins/*.py;
 - plugins/module_utils: module_utils/*.py and module_utils' packages
   (flannel_preflight/);
 - plugins/filter: filter_plugins/*.py and roles/*/filter_plugins/*.py, with the
@@ -174,8 +176,11 @@ def stage(root: Path, staging: Path) -> dict[str, int]:
     fqcn = f"{meta['namespace']}.{meta['name']}"
     filters = all_filters(root)
     plugins = staging / "plugins"
-    for sub in ("modules", "module_utils", "filter"):
+    for sub in ("modules", "module_utils", "filter", "callback", "action"):
         (plugins / sub).mkdir(parents=True)
+    for source, sub in (("callback_plugins", "callback"), ("action_plugins", "action")):
+        for path in sorted((root / source).glob("*.py")):
+            shutil.copy2(path, plugins / sub / path.name)
 
     for name in TOP_FILES:
         if (root / name).is_file():
@@ -292,6 +297,8 @@ def build(root: Path = ROOT, out: Path | None = None) -> Path:
 def install(tarball: Path, dest: Path) -> Path:
     """Install tarball into dest/collections offline; returns dest/ansible.cfg, which uses it."""
     dest = dest.resolve()
+    meta = galaxy_meta()
+    fqcn = f"{meta['namespace']}.{meta['name']}"
     collections = dest / "collections"
     collections.mkdir(parents=True, exist_ok=True)
     cfg = dest / "ansible.cfg"
@@ -302,6 +309,7 @@ def install(tarball: Path, dest: Path) -> Path:
         "[defaults]\n"
         f"collections_path = {collections}\n"
         "interpreter_python = auto_silent\n"
+        f"callbacks_enabled = {fqcn}.plugin_warmup\n"
         "retry_files_enabled = False\n"
         "host_key_checking = False\n"
     )

@@ -35,7 +35,11 @@ FLANNELD = {
 
 
 def test_filter_is_registered():
-    assert set(ri.FilterModule().filters()) == {"release_install_plan", "release_install_digest"}
+    assert set(ri.FilterModule().filters()) == {
+        "release_install_plan",
+        "release_install_digest",
+        "release_install_gap",
+    }
 
 
 def test_an_archive_download_is_kept_beside_its_version_directory():

@@ -16,6 +16,12 @@
     ``links``        ``[{name, src, dest}]``: each program in the version directory
                      and its link in ``bin_dir``.
 
+``check | release_install_gap(observed)``
+    ``check`` is what the release_state module takes (version_dir, fetch_dest, mode,
+    digest, creates, links); ``observed`` a caller's read of the host (host_read's
+    ``paths``). "" when the release is in place, the first gap, or None when the read
+    lacks a path (then release_state asks the host).
+
 ``path | release_install_digest(algorithm)``
     the hex digest of a controller file (sha256 by default), for the converged
     check of a release copied from the controller without a checksum; kept per
@@ -31,8 +37,18 @@ import hashlib
 import os
 import posixpath
 import re
+import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+# The check of an install against a read of the host is module_utils/flannel_host_read.py's
+# release_gap, which the release_state module runs on the host too.
+try:
+    from ..module_utils import flannel_host_read as _host_read
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "module_utils"))
+    import flannel_host_read as _host_read  # type: ignore[no-redef]
 
 FORMATS = ("archive", "binary")
 ALGORITHMS = ("sha1", "sha224", "sha256", "sha384", "sha512")
@@ -124,9 +140,16 @@ def release_install_digest(path: str, algorithm: str = "sha256") -> str:
     return _DIGESTS[key]
 
 
+def release_install_gap(check: Mapping[str, Any], observed: Any = None) -> str | None:
+    if not isinstance(observed, Mapping) or str(check.get("algorithm") or "sha256") != "sha256":
+        return None
+    return _host_read.release_gap(check, observed)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "release_install_plan": release_install_plan,
             "release_install_digest": release_install_digest,
+            "release_install_gap": release_install_gap,
         }

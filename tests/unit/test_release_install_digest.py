@@ -1,0 +1,79 @@
+"""Unit tests for the release_install_digest filter (roles/release_install/filter_plugins):
+a controller file's digest, kept per path, size and mtime."""
+
+import hashlib
+import os
+
+import pytest
+
+from tests.unit.loader import load
+
+ri = load("release_install", "roles/release_install/filter_plugins/release_install.py")
+digest = ri.release_install_digest
+
+
+def test_the_filter_is_registered():
+    assert ri.FilterModule().filters()["release_install_digest"] is digest
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512", "sha1"])
+def test_it_is_hashlib_s_digest(tmp_path, algorithm):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"\x7fELF" + bytes(range(256)) * 5000)  # more than one 1 MiB block
+    assert digest(str(f), algorithm) == hashlib.new(algorithm, f.read_bytes()).hexdigest()
+
+
+def test_sha256_is_the_default(tmp_path):
+    f = tmp_path / "etcd.tar.gz"
+    f.write_bytes(b"archive")
+    assert digest(str(f)) == hashlib.sha256(b"archive").hexdigest()
+
+
+def test_an_empty_file_has_the_empty_digest(tmp_path):
+    (tmp_path / "empty").write_bytes(b"")
+    assert digest(str(tmp_path / "empty")) == hashlib.sha256(b"").hexdigest()
+
+
+def test_a_changed_file_gives_its_new_digest(tmp_path):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"version 1")
+    old = digest(str(f))
+    before = os.stat(f).st_mtime_ns
+    f.write_bytes(b"version 2")  # the same size
+    os.utime(f, ns=(before + 10**9, before + 10**9))
+    assert digest(str(f)) == hashlib.sha256(b"version 2").hexdigest() != old
+
+
+def test_a_new_size_alone_gives_the_new_digest(tmp_path):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"v1")
+    st = os.stat(f)
+    digest(str(f))
+    f.write_bytes(b"v1 and more")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same mtime
+    assert digest(str(f)) == hashlib.sha256(b"v1 and more").hexdigest()
+
+
+def test_a_file_is_hashed_once_while_it_stays_the_same(tmp_path, monkeypatch):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"binary")
+    first = digest(str(f))
+    monkeypatch.setattr(ri.hashlib, "new", lambda *a: pytest.fail("hashed again"))
+    assert digest(str(f)) == first
+
+
+def test_a_link_shares_its_target_s_digest(tmp_path):
+    (tmp_path / "real").write_bytes(b"binary")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert digest(str(tmp_path / "link")) == digest(str(tmp_path / "real"))
+
+
+def test_a_missing_file_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        digest(str(tmp_path / "nope"))
+
+
+def test_an_unknown_algorithm_raises(tmp_path):
+    (tmp_path / "f").write_bytes(b"")
+    with pytest.raises(ValueError):
+        digest(str(tmp_path / "f"), "md17")
