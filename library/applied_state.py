@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flannel_applied_state import (
     changed_inputs,
+    check,
     current_digests,
-    decide,
-    missing_args,
-    process_argv,
     read_record,
     service_state,
     write_record,
@@ -188,42 +184,37 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        digests = current_digests({k: str(v) for k, v in p["files"].items()}, p["values"])
-    except ValueError as exc:
-        module.fail_json(msg=f"applied_state: {exc}")
-    record = read_record(p["record"])
-    service = service_state(p["service"])
-    result = {
-        "active": service.get("ActiveState") == "active",
-        "need_daemon_reload": service.get("NeedDaemonReload") == "yes",
-        "service": service,
-        "digests": digests,
-        "changed_inputs": changed_inputs(record, digests),
-    }
     if p["state"] == "recorded":
+        try:
+            digests = current_digests({k: str(v) for k, v in p["files"].items()}, p["values"])
+        except ValueError as exc:
+            module.fail_json(msg=f"applied_state: {exc}")
+        record = read_record(p["record"])
+        service = service_state(p["service"])
         would_change = record != digests
         if would_change and not module.check_mode:
             write_record(p["record"], digests)
-        module.exit_json(changed=would_change, **result)
-    files_missing = [f for f in p["runtime_files"] if not os.path.exists(f)]
-    args_missing = (
-        missing_args(process_argv(service.get("MainPID")), p["required_args"])
-        if result["active"]
-        else []
-    )
-    result["args_missing"] = args_missing
-    result.update(
-        decide(
-            record,
-            digests,
-            service,
-            runtime_files_missing=files_missing,
-            args_missing=args_missing,
+        module.exit_json(
+            changed=would_change,
+            active=service.get("ActiveState") == "active",
+            need_daemon_reload=service.get("NeedDaemonReload") == "yes",
+            service=service,
+            digests=digests,
+            changed_inputs=changed_inputs(record, digests),
+        )
+    try:
+        result = check(
+            p["service"],
+            p["record"],
+            p["files"],
+            p["values"],
+            runtime_files=p["runtime_files"],
+            required_args=p["required_args"],
             adopt=p["adopt"],
             coordinated_inputs=p["coordinated_inputs"],
         )
-    )
+    except ValueError as exc:
+        module.fail_json(msg=f"applied_state: {exc}")
     module.exit_json(changed=False, **result)
 
 

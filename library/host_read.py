@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flannel_applied_state import check
 from ansible.module_utils.flannel_host_read import packages_missing, stat_paths
 
 DOCUMENTATION = r"""
@@ -44,6 +45,41 @@ options:
       - Their C(rc), C(stdout) and C(stderr) come back in RV(commands).
     type: dict
     default: {}
+  applied:
+    description:
+      - The check of the applied_state module (O(applied.service), O(applied.record),
+        O(applied.files), O(applied.values), O(applied.runtime_files),
+        O(applied.coordinated_inputs)), made in the same call; RV(applied) is what
+        applied_state would return. It holds as long as the role then changes none of those
+        inputs (the roles ask applied_state again where they did).
+    type: dict
+    suboptions:
+      service:
+        description: The systemd unit.
+        type: str
+        required: true
+      record:
+        description: The record file.
+        type: path
+        required: true
+      files:
+        description: Input name to path.
+        type: dict
+        default: {}
+      values:
+        description: Input name to value.
+        type: dict
+        default: {}
+      runtime_files:
+        description: Files the running daemon writes.
+        type: list
+        elements: path
+        default: []
+      coordinated_inputs:
+        description: Inputs whose change restarts every node at once.
+        type: list
+        elements: str
+        default: []
 notes:
   - Supports check mode (it only reads).
 """
@@ -77,6 +113,10 @@ commands:
   description: Per command name, C({rc, stdout, stderr}); rc 127 when the program is missing.
   returned: always
   type: dict
+applied:
+  description: What applied_state (O(state=check)) returns for O(applied), or null without it.
+  returned: always
+  type: dict
 """
 
 
@@ -105,6 +145,17 @@ def main() -> None:
             "packages": {"type": "list", "elements": "str", "default": []},
             "sysctls": {"type": "list", "elements": "str", "default": []},
             "commands": {"type": "dict", "default": {}},
+            "applied": {
+                "type": "dict",
+                "options": {
+                    "service": {"type": "str", "required": True},
+                    "record": {"type": "path", "required": True},
+                    "files": {"type": "dict", "default": {}},
+                    "values": {"type": "dict", "default": {}},
+                    "runtime_files": {"type": "list", "elements": "path", "default": []},
+                    "coordinated_inputs": {"type": "list", "elements": "str", "default": []},
+                },
+            },
         },
         supports_check_mode=True,
     )
@@ -112,9 +163,19 @@ def main() -> None:
     bad = [name for name, argv in p["commands"].items() if not isinstance(argv, list) or not argv]
     if bad:
         module.fail_json(msg=f"commands: {', '.join(bad)} must be non-empty argv lists")
+    applied = p["applied"]
     try:
         paths = stat_paths(p["paths"])
-    except OSError as err:
+        if applied is not None:
+            applied = check(
+                applied["service"],
+                applied["record"],
+                applied["files"],
+                applied["values"],
+                runtime_files=applied["runtime_files"],
+                coordinated_inputs=applied["coordinated_inputs"],
+            )
+    except (OSError, ValueError) as err:
         module.fail_json(msg=f"host_read: {err}")
     module.exit_json(
         changed=False,
@@ -122,6 +183,7 @@ def main() -> None:
         packages_missing=packages_missing(p["packages"]),
         sysctls={name: read_sysctl(name) for name in p["sysctls"]},
         commands={name: run(argv) for name, argv in p["commands"].items()},
+        applied=applied,
     )
 
 

@@ -207,3 +207,46 @@ def service_state(unit: str) -> dict[str, str]:
     state = {p: "" for p in SERVICE_PROPERTIES}
     state.update(parse_show(proc.stdout))
     return state
+
+
+def check(
+    service: str,
+    record_path: str,
+    files: dict[str, str],
+    values: dict[str, object],
+    runtime_files: list[str] | None = None,
+    required_args: list[str] | None = None,
+    adopt: bool = False,
+    coordinated_inputs: list[str] | None = None,
+) -> dict:
+    """The whole check of a daemon against its record, as the applied_state module and
+    host_read's ``applied`` option return it. Raises ValueError on clashing input names."""
+    digests = current_digests({k: str(v) for k, v in files.items()}, values)
+    record = read_record(record_path)
+    unit = service_state(service)
+    result: dict = {
+        "active": unit.get("ActiveState") == "active",
+        "need_daemon_reload": unit.get("NeedDaemonReload") == "yes",
+        "service": unit,
+        "digests": digests,
+        "changed_inputs": changed_inputs(record, digests),
+    }
+    files_missing = [f for f in runtime_files or [] if not os.path.exists(f)]
+    args_missing = (
+        missing_args(process_argv(unit.get("MainPID")), list(required_args or []))
+        if result["active"]
+        else []
+    )
+    result["args_missing"] = args_missing
+    result.update(
+        decide(
+            record,
+            digests,
+            unit,
+            runtime_files_missing=files_missing,
+            args_missing=args_missing,
+            adopt=adopt,
+            coordinated_inputs=list(coordinated_inputs or []),
+        )
+    )
+    return result

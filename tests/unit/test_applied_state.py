@@ -148,8 +148,10 @@ def test_parse_show():
 
 
 def run_module(capsys, monkeypatch, args, service=ACTIVE, argv=()):
-    monkeypatch.setattr(mod, "service_state", lambda unit: dict(service))
-    monkeypatch.setattr(mod, "process_argv", lambda pid: list(argv))
+    # The check itself is module_utils' check(), which host_read runs too.
+    for where in (mod, fas):
+        monkeypatch.setattr(where, "service_state", lambda unit: dict(service))
+    monkeypatch.setattr(fas, "process_argv", lambda pid: list(argv))
     with patch_module_args(args), pytest.raises(SystemExit):
         mod.main()
     return json.loads(capsys.readouterr().out)

@@ -91,3 +91,23 @@ def test_check_mode_reads_too(tmp_path, capsys):
 
 def test_run_reports_a_missing_program_as_127(tmp_path):
     assert mod.run([str(tmp_path / "nope")])["rc"] == 127
+
+
+def test_the_applied_check_is_the_applied_state_modules(tmp_path, capsys, monkeypatch):
+    from ansible.module_utils import flannel_applied_state as fas
+
+    monkeypatch.setattr(
+        fas, "service_state", lambda unit: {"ActiveState": "active", "MainPID": "0"}
+    )
+    opts = tmp_path / "options"
+    opts.write_text("A=1\n")
+    record = tmp_path / "applied.json"
+    applied = {"service": "flanneld", "record": str(record), "files": {"options": str(opts)}}
+    first = run(capsys, applied=applied)["applied"]
+    assert first["restart"] is True  # no record yet: an active unit restarts
+    fas.write_record(str(record), first["digests"])
+    assert run(capsys, applied=applied)["applied"]["restart"] is False
+    opts.write_text("A=2\n")
+    again = run(capsys, applied=applied)["applied"]
+    assert again["restart"] is True and again["changed_inputs"] == ["options"]
+    assert run(capsys)["applied"] is None
