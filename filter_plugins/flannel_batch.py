@@ -13,6 +13,12 @@ parser (module_utils/flannel_docker_opts.py, through flannel_verify_read).
     lease), and its probe container reaches every other node's probe (DF ping that
     fills the MTU, and TCP). ``pairs_result`` is the registered ``overlay_check`` call
     (library/overlay_check.py); the subnets are registered slurps of the subnet file.
+
+``groups['nodes'] | flannel_restart_serial(hostvars, batch, keys)``
+    The ``serial`` of a restart play: ``batch`` when any of the hosts has a truthy
+    value at one of ``keys`` (dotted paths into its host vars, e.g.
+    ``__flannel_state.restart``), else the number of hosts, so that a run with
+    nothing to restart goes through the play in one batch, not one per node.
 """
 
 from __future__ import annotations
@@ -81,10 +87,33 @@ def flannel_batch_verdict(
     return {"ok": not problems, "msg": msg, "subnet": new}
 
 
+def _at(values: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(values, Mapping) or part not in values:
+            return None
+        values = values[part]
+    if isinstance(values, str):
+        return values.strip().lower() in ("true", "yes", "on", "1")
+    return values
+
+
+def flannel_restart_serial(
+    hosts: Any, hostvars: Mapping[str, Any] | None, batch: Any, keys: Any
+) -> Any:
+    names = [str(h) for h in hosts or []]
+    paths = [keys] if isinstance(keys, str) else list(keys or [])
+    for name in names:
+        seen = (hostvars or {}).get(name) or {}
+        if any(_at(seen, path) for path in paths):
+            return batch
+    return max(len(names), 1)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "flannel_batch_verdict": flannel_batch_verdict,
             "flannel_lease_subnet": flannel_lease_subnet,
             "flannel_lease_name": flannel_lease_name,
+            "flannel_restart_serial": flannel_restart_serial,
         }

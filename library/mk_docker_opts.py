@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flannel_applied_state import check
 from ansible.module_utils.flannel_docker_opts import DockerOptsError, generate
 
 DOCUMENTATION = r"""
@@ -82,6 +83,17 @@ options:
       - The check runs before writing, so a conflict leaves O(dest) untouched.
     type: bool
     default: true
+  applied:
+    description:
+      - Also check, in the same call, the daemon that runs with these options against the
+        record of its last start, as the C(applied_state) module does with C(state=check).
+        The options just derived are its C(required_args), so each must be in the
+        running daemon's argv. The result is returned as RV(applied).
+      - Keys C(service) and C(record) are required; C(files) (input name to path) and
+        C(adopt) are optional.
+      - The check reads the files after O(dest) is written, so a changed options file counts.
+        In check mode nothing is written and the check sees the file as it is.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -145,6 +157,13 @@ ip_masq:
   returned: success
   type: str
   sample: "--ip-masq=true"
+applied:
+  description:
+    - Only with O(applied). What C(applied_state) returns for C(state=check) - start,
+      restart, reasons, service, digests, changed_inputs, args_missing, need_daemon_reload,
+      adopt.
+  returned: when O(applied) is set
+  type: dict
 dest:
   description: The path of the Docker environment file.
   returned: success
@@ -163,10 +182,15 @@ def main() -> None:
             "combined_key": {"type": "str", "default": "DOCKER_OPTS"},
             "ip_masq": {"type": "bool", "default": True},
             "check_routes": {"type": "bool", "default": True},
+            "applied": {"type": "dict"},
         },
         supports_check_mode=True,
     )
     params = module.params
+    applied = params["applied"]
+    missing = [k for k in ("service", "record") if applied is not None and not applied.get(k)]
+    if missing:
+        module.fail_json(msg=f"mk_docker_opts: applied needs {' and '.join(missing)}")
     try:
         outcome = generate(
             subnet_file=params["subnet_file"],
@@ -189,6 +213,18 @@ def main() -> None:
         "mtu": outcome.opts.mtu,
         "ip_masq": outcome.opts.ip_masq,
     }
+    if applied:
+        try:
+            result["applied"] = check(
+                str(applied["service"]),
+                str(applied["record"]),
+                applied.get("files") or {},
+                {},
+                required_args=outcome.opts.combined().split(),
+                adopt=bool(applied.get("adopt", False)),
+            )
+        except ValueError as exc:
+            module.fail_json(msg=f"mk_docker_opts: applied: {exc}")
     if module._diff:
         result["diff"] = {
             "before_header": outcome.dest,

@@ -59,3 +59,25 @@ def test_lease_subnet_and_name_come_from_the_one_parser():
     assert fb.flannel_lease_subnet({"content": "bm9uc2Vuc2U="}) == ""
     assert fb.flannel_lease_name("10.244.5.1/24") == "10.244.5.0-24"
     assert fb.flannel_lease_name("") == ""
+
+
+def test_restart_serial_is_the_batch_only_when_a_host_is_busy():
+    serial = fb.flannel_restart_serial
+    hv = {
+        "a": {"__flannel_state": {"restart": False}},
+        "b": {"__flannel_state": {"restart": False}, "__flannel_restarted": False},
+        "c": {},
+    }
+    keys = ["__flannel_state.restart", "__flannel_restarted"]
+    assert serial(["a", "b", "c"], hv, 1, keys) == 3
+    assert serial([], hv, 1, keys) == 1
+    hv["c"] = {"__flannel_restarted": True}
+    assert serial(["a", "b", "c"], hv, 1, keys) == 1
+    assert serial(["a", "b", "c"], hv, "50%", "__flannel_restarted") == "50%"
+    hv["c"] = {"__flannel_state": "not a dict"}
+    assert serial(["a", "b", "c"], hv, 2, keys) == 3
+    assert serial(["a", "b"], None, 2, keys) == 2
+    hv["c"] = {"__flannel_restarted": "False"}
+    assert serial(["a", "b", "c"], hv, 2, keys) == 3
+    hv["c"] = {"__flannel_restarted": "true"}
+    assert serial(["a", "b", "c"], hv, 2, keys) == 2

@@ -306,3 +306,34 @@ def test_end_to_end_through_ansible(tmp_path):
     assert dest.read_text() == EXPECTED.replace("DOCKER_OPTS=", "DOCKER_NETWORK_OPTIONS=")
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
     assert run()["changed"] is False
+
+
+def test_applied_checks_the_daemon_against_the_options_just_written(
+    capsys, paths, routes, monkeypatch, tmp_path
+):
+    from ansible.module_utils import flannel_applied_state as fas
+
+    active = {"ActiveState": "active", "MainPID": "42", "NeedDaemonReload": "no"}
+    monkeypatch.setattr(fas, "service_state", lambda unit: dict(active))
+    argv = ["dockerd", "--bip=10.1.74.1/24", "--ip-masq=true", "--mtu=1472"]
+    monkeypatch.setattr(fas, "process_argv", lambda pid: list(argv))
+    record = tmp_path / "docker.json"
+    applied = {"service": "docker", "record": str(record), "files": {"options": str(paths[1])}}
+    first = run_paths(capsys, paths, applied={**applied, "adopt": True})["applied"]
+    # No record yet, argv has every option: adopted, not restarted.
+    assert first["adopt"] and not first["restart"] and first["args_missing"] == []
+    fas.write_record(str(record), first["digests"])
+    assert not run_paths(capsys, paths, applied=applied)["applied"]["restart"]
+    # A lease with another MTU: the options file changes and the running argv lacks it.
+    paths[0].write_text(SUBNET_ENV.replace("1472", "1450"))
+    after = run_paths(capsys, paths, applied=applied)
+    assert after["changed"] and after["applied"]["restart"]
+    assert after["applied"]["args_missing"] == ["--mtu=1450"]
+    assert "options changed" in after["applied"]["reasons"]
+
+
+def test_applied_needs_service_and_record(capsys, paths, routes):
+    result = run_paths(capsys, paths, applied={"files": {}})
+    assert result["failed"] and result["msg"] == "mk_docker_opts: applied needs service and record"
+    assert not paths[1].exists()
+    assert "applied" not in run_paths(capsys, paths)
