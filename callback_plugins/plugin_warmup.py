@@ -10,6 +10,11 @@ the controller's CPU. Loading them in the main process first lets every worker i
 them. The loader's cache is emptied when a role adds its plugin directory (include_role),
 so the warm-up runs at each task start; it returns at once while the cache holds.
 
+At the same points it also collects the main process's garbage and freezes what is left
+(gc.freeze): the forked workers' own collections then leave the inherited heap alone, so
+they do not write to (and the kernel does not copy) its pages. On the 3-host no-op that
+took about a seventh off the controller's CPU. FLANNEL_ANSIBLE_GC_FREEZE=0 turns it off.
+
 It changes no output and no result. It is loaded by itself from the project's
 callback_plugins/ (ansible.cfg); a collection user enables it as
 flannel_ansible.flannel.plugin_warmup.
@@ -17,6 +22,8 @@ flannel_ansible.flannel.plugin_warmup.
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 
 from ansible.plugins.callback import CallbackBase
@@ -30,6 +37,10 @@ description:
   - Loads the filter and test plugins of the configured plugin directories in the main
     process at the start of every task, so the forked workers inherit them instead of each
     loading and compiling them again. Output and results are unchanged.
+  - At the start of every task it also collects the main process's garbage and freezes the
+    rest (Python's gc.freeze), so the workers' garbage collections do not walk, and copy,
+    the heap they inherit. Set the environment variable FLANNEL_ANSIBLE_GC_FREEZE=0 to
+    turn that off.
 version_added: "0.7.0"
 author:
   - flannel-ansible maintainers
@@ -67,6 +78,16 @@ def warm() -> None:
                 continue
 
 
+def freeze() -> None:
+    """Collect the main process's garbage, then move what is left to the permanent
+    generation (gc.freeze) just before the workers fork: a worker's own collections then
+    never walk the inherited heap, which would write to, and so copy, its every page."""
+    if os.environ.get("FLANNEL_ANSIBLE_GC_FREEZE", "1") == "0":
+        return
+    gc.collect()
+    gc.freeze()
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -78,6 +99,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_task_start(self, task, is_conditional) -> None:  # noqa: ANN001
         warm()
+        freeze()
 
     def v2_playbook_on_handler_task_start(self, task) -> None:  # noqa: ANN001
         warm()
+        freeze()

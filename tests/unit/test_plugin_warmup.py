@@ -126,3 +126,11 @@ def test_each_hook_warms(monkeypatch):
     cb.v2_playbook_on_task_start(None, False)
     cb.v2_playbook_on_handler_task_start(None)
     assert len(calls) == 3
+
+
+def test_freeze_collects_then_freezes(monkeypatch):
+    calls = []
+    monkeypatch.setattr(pw.gc, "collect", lambda: calls.append("collect"))
+    monkeypatch.setattr(pw.gc, "freeze", lambda: calls.append("freeze"))
+    pw.freeze()
+    assert calls == ["collect", "freeze"]
