@@ -8,7 +8,9 @@ role records, on the host, a digest of each input; a later run compares the file
 as they are with that record, so a restart that a killed run left undone is still
 owed, and one that was done is not done again.
 
-Stdlib only: it runs inside the Ansible module on the host and in unit tests.
+Stdlib only, and flannel_host_read (a relative import, as it works both in this project
+and in the built collection). It runs inside the Ansible modules on the
+host and in unit tests.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import json
 import os
 import subprocess
 import tempfile
+
+from .flannel_host_read import file_sha256
 
 ABSENT = "absent"
 RECORD_VERSION = 1
@@ -34,8 +38,7 @@ SERVICE_PROPERTIES = (
 def digest_file(path: str) -> str:
     """sha256 of a file's bytes, or ABSENT when there is no such file."""
     try:
-        with open(path, "rb") as fh:
-            return "sha256:" + hashlib.sha256(fh.read()).hexdigest()
+        return "sha256:" + file_sha256(path)
     except FileNotFoundError:
         return ABSENT
 

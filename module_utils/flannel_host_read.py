@@ -32,6 +32,27 @@ def _name(lookup: Any, ident: int) -> str:
         return str(ident)
 
 
+# sha256 (hex) by file identity: (device, inode, size, mtime, ctime). One module call
+# often names a file twice (a link and its target, or a path read both for its state and
+# for the applied-state record); flanneld's 40 MB binary was read three times per call.
+_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 (hex) of a file's bytes, read once per process and file version: a file
+    rewritten since (another size, mtime or ctime) is read again. Raises OSError
+    (FileNotFoundError when there is no such file)."""
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if key not in _DIGESTS:
+            digest = hashlib.sha256()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+            _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
 def stat_path(path: str) -> dict[str, Any]:
     """What a path is: type, mode, owner and group names, a file's sha256, and for a
     symlink its target (``link``; the rest describes what it points to)."""
@@ -53,11 +74,7 @@ def stat_path(path: str) -> dict[str, Any]:
         "group": _name(grp.getgrgid, st.st_gid),
     }
     if kind == "file":
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        out["sha256"] = digest.hexdigest()
+        out["sha256"] = file_sha256(path)
     if link is not None:
         out["link"] = link
     return out

@@ -25,6 +25,42 @@ def sha(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# file_sha256
+
+
+def test_a_file_and_a_link_to_it_are_hashed_once(tmp_path, monkeypatch):
+    f = tmp_path / "bin"
+    f.write_bytes(b"x" * (3 << 20))
+    (tmp_path / "link").symlink_to(f)
+    hashed = []
+    real_sha256 = hashlib.sha256
+
+    def counting_sha256(*args):
+        hashed.append(args)
+        return real_sha256(*args)
+
+    monkeypatch.setattr(hr.hashlib, "sha256", counting_sha256)
+    want = real_sha256(b"x" * (3 << 20)).hexdigest()
+    assert hr.file_sha256(str(f)) == want
+    assert hr.stat_path(str(tmp_path / "link"))["sha256"] == want
+    assert hr.stat_path(str(f))["sha256"] == want
+    assert len(hashed) == 1
+
+
+def test_a_rewritten_file_is_read_again(tmp_path):
+    f = tmp_path / "opts"
+    f.write_text("A=1\n")
+    first = hr.file_sha256(str(f))
+    f.write_text("A=22\n")  # another size (and ctime): another file version
+    assert first == sha("A=1\n")
+    assert hr.file_sha256(str(f)) == sha("A=22\n")
+
+
+def test_file_sha256_of_a_missing_file_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        hr.file_sha256(str(tmp_path / "nope"))
+
+
 # stat_path
 
 

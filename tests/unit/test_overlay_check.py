@@ -70,3 +70,20 @@ def test_ping_error_without_summary_uses_its_last_line():
     assert oc.ping_error("", "nsenter: cannot open /proc/9/ns/net: No such file\n") == (
         "ping: nsenter: cannot open /proc/9/ns/net: No such file"
     )
+
+
+def test_targets_are_probed_at_once():
+    # Each ping waits until the other target's ping has started: run one after
+    # the other, the first would time out at the barrier.
+    import threading
+
+    started = threading.Barrier(2, timeout=5)
+
+    def run(argv):
+        if argv[4] == "ping":
+            started.wait()
+            return 0, PING_OK, ""
+        return 0, "0.2", ""
+
+    out = oc.check(run, 1, 1450, 7777, {"flab3": "10.244.36.2", "flab2": "10.244.20.2"}, 3)
+    assert out["ok"] and [p["target"] for p in out["pairs"]] == ["flab2", "flab3"]
