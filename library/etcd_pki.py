@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.flannel_pki import (
-    Outcome,
+    ARGUMENT_SPEC,
+    REQUIRED_TOGETHER,
     PkiError,
-    ensure_ca,
-    ensure_cert,
-    normalise_specs,
+    keep,
 )
 
 DOCUMENTATION = r"""
@@ -135,102 +131,18 @@ ca_renew_due:
   elements: str
 """
 
-CERT_OPTIONS = {
-    "name": {"type": "str", "required": True},
-    "common_name": {"type": "str"},
-    "sans": {"type": "list", "elements": "str", "default": []},
-    "usages": {
-        "type": "list",
-        "elements": "str",
-        "choices": ["serverAuth", "clientAuth"],
-        "default": ["clientAuth"],
-    },
-    "ca": {"type": "str"},
-}
-
-
-def copy_supplied_ca(module: AnsibleModule, path: str, out: Outcome) -> None:
-    """Copy the operator's CA into the PKI directory where the copy differs."""
-    for src, dest, mode in (
-        (module.params["ca_cert_src"], "ca.crt", 0o644),
-        (module.params["ca_key_src"], "ca.key", 0o600),
-    ):
-        target = os.path.join(path, dest)
-        with open(src, "rb") as handle:
-            want = handle.read()
-        have = None
-        if os.path.exists(target):
-            with open(target, "rb") as handle:
-                have = handle.read()
-        if have == want and (os.stat(target).st_mode & 0o777) == mode:
-            continue
-        out.created.append(dest)
-        if not module.check_mode:
-            shutil.copyfile(src, target)
-            os.chmod(target, mode)
-
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "cluster_name": {"type": "str", "required": True},
-            "client_ca_name": {"type": "str", "default": "client-ca"},
-            "ca_cert_src": {"type": "path"},
-            "ca_key_src": {"type": "path", "no_log": True},
-            "ca_valid_days": {"type": "int", "default": 3650},
-            "cert_valid_days": {"type": "int", "default": 730},
-            "renew_days": {"type": "int", "default": 30},
-            "certs": {"type": "list", "elements": "dict", "default": [], "options": CERT_OPTIONS},
-        },
-        required_together=[["ca_cert_src", "ca_key_src"]],
+        argument_spec=ARGUMENT_SPEC,
+        required_together=REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
-    p = module.params
-    path, check, out = p["path"], module.check_mode, Outcome()
     try:
-        if not os.path.isdir(path):
-            out.created.append(path)
-            if check:
-                module.exit_json(
-                    changed=True, created=out.created, signed={}, ca_not_after={}, ca_renew_due=[]
-                )
-            os.makedirs(path, mode=0o700)
-        if p["ca_cert_src"]:
-            copy_supplied_ca(module, path, out)
-        cas = {
-            "ca": ensure_ca(
-                path,
-                "ca",
-                f"{p['cluster_name']} etcd CA",
-                p["ca_valid_days"],
-                p["renew_days"],
-                out,
-                check,
-            ),
-            p["client_ca_name"]: ensure_ca(
-                path,
-                p["client_ca_name"],
-                f"{p['cluster_name']} etcd client CA (flannel nodes)",
-                p["ca_valid_days"],
-                p["renew_days"],
-                out,
-                check,
-            ),
-        }
-        for spec in normalise_specs(p["certs"], list(cas)):
-            ensure_cert(
-                path, spec, cas[spec["ca"]], p["cert_valid_days"], p["renew_days"], out, check
-            )
+        result = keep(module.params, module.check_mode)
     except (PkiError, OSError) as err:
-        module.fail_json(msg=f"etcd PKI in {path}: {err}")
-    module.exit_json(
-        changed=out.changed,
-        created=out.created,
-        signed=out.signed,
-        ca_not_after=out.ca_not_after,
-        ca_renew_due=out.ca_renew_due,
-    )
+        module.fail_json(msg=f"etcd PKI in {module.params['path']}: {err}")
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

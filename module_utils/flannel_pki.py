@@ -1,8 +1,10 @@
 """The etcd PKI on the controller: two CAs and the certificates they sign, in one pass.
 
-Used by the module ``etcd_pki`` (library/etcd_pki.py). One call replaces a dozen
-community.crypto tasks per member; each of those started a Python process that
-imported ``cryptography`` again.
+Used by ``etcd_pki``: the action plugin (action_plugins/etcd_pki.py) runs ``keep`` in
+the controller's worker process, and the module (library/etcd_pki.py, its documentation
+and the path for callers without the plugin) runs it in a Python of its own; both take
+``ARGUMENT_SPEC``. One call replaces a dozen community.crypto tasks per member; each of
+those started a Python process that imported ``cryptography`` again.
 
 What is kept, what is (re)made:
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +45,33 @@ USAGES = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
     "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH,
 }
+
+
+CERT_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "common_name": {"type": "str"},
+    "sans": {"type": "list", "elements": "str", "default": []},
+    "usages": {
+        "type": "list",
+        "elements": "str",
+        "choices": ["serverAuth", "clientAuth"],
+        "default": ["clientAuth"],
+    },
+    "ca": {"type": "str"},
+}
+# etcd_pki's arguments, for the module and the action plugin alike.
+ARGUMENT_SPEC: dict[str, Any] = {
+    "path": {"type": "path", "required": True},
+    "cluster_name": {"type": "str", "required": True},
+    "client_ca_name": {"type": "str", "default": "client-ca"},
+    "ca_cert_src": {"type": "path"},
+    "ca_key_src": {"type": "path", "no_log": True},
+    "ca_valid_days": {"type": "int", "default": 3650},
+    "cert_valid_days": {"type": "int", "default": 730},
+    "renew_days": {"type": "int", "default": 30},
+    "certs": {"type": "list", "elements": "dict", "default": [], "options": CERT_OPTIONS},
+}
+REQUIRED_TOGETHER = [["ca_cert_src", "ca_key_src"]]
 
 
 class PkiError(Exception):
@@ -351,3 +381,70 @@ def normalise_specs(certs: Sequence[Mapping[str, Any]], cas: Sequence[str]) -> l
             raise PkiError(f"certificate {name} is asked for twice, with different settings")
         out[name] = spec
     return list(out.values())
+
+
+def copy_supplied_ca(params: Mapping[str, Any], path: str, out: Outcome, check: bool) -> None:
+    """Copy the operator's CA into the PKI directory where the copy differs."""
+    for src, dest, mode in (
+        (params["ca_cert_src"], "ca.crt", 0o644),
+        (params["ca_key_src"], "ca.key", 0o600),
+    ):
+        target = os.path.join(path, dest)
+        with open(src, "rb") as handle:
+            want = handle.read()
+        have = None
+        if os.path.exists(target):
+            with open(target, "rb") as handle:
+                have = handle.read()
+        if have == want and (os.stat(target).st_mode & 0o777) == mode:
+            continue
+        out.created.append(dest)
+        if not check:
+            shutil.copyfile(src, target)
+            os.chmod(target, mode)
+
+
+def keep(params: Mapping[str, Any], check: bool) -> dict[str, Any]:
+    """One pass over the PKI directory with etcd_pki's validated arguments (ARGUMENT_SPEC):
+    its result. Check mode reports what would change and writes nothing. Raises PkiError
+    or OSError."""
+    path, out = params["path"], Outcome()
+    if not os.path.isdir(path):
+        out.created.append(path)
+        if check:
+            return {
+                "changed": True,
+                "created": out.created,
+                "signed": {},
+                "ca_not_after": {},
+                "ca_renew_due": [],
+            }
+        os.makedirs(path, mode=0o700)
+    if params["ca_cert_src"]:
+        copy_supplied_ca(params, path, out, check)
+    name = params["cluster_name"]
+    cas = {
+        "ca": ensure_ca(
+            path, "ca", f"{name} etcd CA", params["ca_valid_days"], params["renew_days"], out, check
+        ),
+        params["client_ca_name"]: ensure_ca(
+            path,
+            params["client_ca_name"],
+            f"{name} etcd client CA (flannel nodes)",
+            params["ca_valid_days"],
+            params["renew_days"],
+            out,
+            check,
+        ),
+    }
+    for spec in normalise_specs(params["certs"], list(cas)):
+        ensure_cert(
+            path, spec, cas[spec["ca"]], params["cert_valid_days"], params["renew_days"], out, check
+        )
+    return {
+        "changed": out.changed,
+        "created": out.created,
+        "signed": out.signed,
+        "ca_not_after": out.ca_not_after,
+        "ca_renew_due": out.ca_renew_due,
+    }
