@@ -1,7 +1,9 @@
 """Unit tests for the release_install_digest filter (roles/release_install/filter_plugins):
-a controller file's digest, kept per path, size and mtime."""
+a controller file's digest, kept by path and file identity in the process and in a cache
+file that the next worker (and the next run) reads."""
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -10,6 +12,14 @@ from tests.unit.loader import load
 
 ri = load("release_install", "roles/release_install/filter_plugins/release_install.py")
 digest = ri.release_install_digest
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test with an empty cache directory and an empty process cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setattr(ri, "_DIGESTS", {})
+    return tmp_path / "xdg-cache" / "flannel-ansible" / "release-digests.json"
 
 
 def test_the_filter_is_registered():
@@ -77,3 +87,48 @@ def test_an_unknown_algorithm_raises(tmp_path):
     (tmp_path / "f").write_bytes(b"")
     with pytest.raises(ValueError):
         digest(str(tmp_path / "f"), "md17")
+
+
+def test_a_new_worker_reads_the_digest_from_the_cache_file(tmp_path, monkeypatch, own_cache):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"binary")
+    first = digest(str(f))
+    assert own_cache.exists()
+    monkeypatch.setattr(ri, "_DIGESTS", {})  # a freshly forked worker of the next task
+    monkeypatch.setattr(ri.hashlib, "new", lambda *a: pytest.fail("hashed again"))
+    assert digest(str(f)) == first
+
+
+def test_a_rewritten_file_is_hashed_again_despite_the_cache_file(tmp_path, monkeypatch):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"version 1")
+    st = os.stat(f)
+    digest(str(f))
+    monkeypatch.setattr(ri, "_DIGESTS", {})
+    f.write_bytes(b"version 2")  # the same size, mtime put back: only ctime tells
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert digest(str(f)) == hashlib.sha256(b"version 2").hexdigest()
+
+
+def test_the_cache_keeps_one_entry_per_file_and_algorithm(tmp_path, own_cache):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"v1")
+    digest(str(f))
+    digest(str(f), "sha512")
+    f.write_bytes(b"v2 longer")
+    digest(str(f))
+    entries = json.loads(own_cache.read_text())
+    assert sorted(v for v in entries.values()) == sorted(
+        [hashlib.sha512(b"v1").hexdigest(), hashlib.sha256(b"v2 longer").hexdigest()]
+    )
+
+
+def test_a_broken_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, own_cache):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"binary")
+    own_cache.parent.mkdir(parents=True)
+    own_cache.write_text("{not json")
+    assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()
+    monkeypatch.setattr(ri, "_DIGESTS", {})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(f))  # a file, not a directory: no cache
+    assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()

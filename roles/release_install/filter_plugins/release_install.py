@@ -24,8 +24,10 @@
 
 ``path | release_install_digest(algorithm)``
     the hex digest of a controller file (sha256 by default), for the converged
-    check of a release copied from the controller without a checksum; kept per
-    process by path, size and mtime, so a worker hashes a file once.
+    check of a release copied from the controller without a checksum; kept by the
+    file's path and identity (device, inode, size, mtime, ctime) in the process and
+    in ~/.cache/flannel-ansible/release-digests.json, so an unchanged file is hashed
+    once, not once per host and run.
 
 Every etcd archive and flanneld binary install goes through it (roles/etcd,
 roles/flannel), so both keep one layout: a version is a new directory and new links.
@@ -34,10 +36,12 @@ roles/flannel), so both keep one layout: a version is a new directory and new li
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import posixpath
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -125,18 +129,64 @@ def release_install_plan(spec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_DIGESTS: dict[tuple[str, str, int, int], str] = {}
+_DIGESTS: dict[str, str] = {}
+
+
+def _digest_cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "flannel-ansible" / "release-digests.json"
+
+
+def _read_digest_cache() -> dict[str, str]:
+    try:
+        data = json.loads(_digest_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_digest_cache(key: str, value: str) -> None:
+    """Best effort: add one entry, dropping the older ones of the same file and
+    algorithm; written through a rename, so a reader sees the old file or the new."""
+    same_file = key.rsplit("|", 5)[0] + "|"
+    entries = {k: v for k, v in _read_digest_cache().items() if not k.startswith(same_file)}
+    entries[key] = value
+    path = _digest_cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".digests-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(entries, handle, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        return
 
 
 def release_install_digest(path: str, algorithm: str = "sha256") -> str:
+    """The file's digest, kept by its real path, the algorithm and the file's identity
+    (device, inode, size, mtime, ctime): in the process, and in a small cache under
+    $XDG_CACHE_HOME (~/.cache), so the workers Ansible forks for each task and host do
+    not hash the same unchanged file again. Any write to the file changes its ctime."""
+    if algorithm not in hashlib.algorithms_available:  # before any cache is read
+        raise ValueError(f"unsupported hash type {algorithm}")
     st = os.stat(path)
-    key = (os.path.realpath(path), algorithm, st.st_size, st.st_mtime_ns)
+    key = "|".join(
+        (
+            algorithm,
+            os.path.realpath(path),
+            *(str(v) for v in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)),
+        )
+    )
     if key not in _DIGESTS:
-        digest = hashlib.new(algorithm)
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _DIGESTS[key] = digest.hexdigest()
+        cached = _read_digest_cache().get(key)
+        if cached is None:
+            digest = hashlib.new(algorithm)
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            cached = digest.hexdigest()
+            _write_digest_cache(key, cached)
+        _DIGESTS[key] = cached
     return _DIGESTS[key]
 
 
