@@ -132,3 +132,15 @@ def test_a_broken_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, own_cach
     monkeypatch.setattr(ri, "_DIGESTS", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(f))  # a file, not a directory: no cache
     assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()
+
+
+def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch, own_cache):
+    f = tmp_path / "flanneld"
+    f.write_bytes(b"binary")
+
+    def refuse(*args):
+        raise OSError("read-only")
+
+    monkeypatch.setattr(ri.os, "replace", refuse)
+    assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()
+    assert list(own_cache.parent.iterdir()) == []

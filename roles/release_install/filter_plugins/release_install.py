@@ -35,6 +35,7 @@ roles/flannel), so both keep one layout: a version is a new directory and new li
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -155,11 +156,15 @@ def _write_digest_cache(key: str, value: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".digests-")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(entries, handle, sort_keys=True)
         os.replace(tmp, path)
     except OSError:
-        return
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def release_install_digest(path: str, algorithm: str = "sha256") -> str:
