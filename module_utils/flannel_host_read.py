@@ -32,25 +32,32 @@ def _name(lookup: Any, ident: int) -> str:
         return str(ident)
 
 
-# sha256 (hex) by file identity: (device, inode, size, mtime, ctime). One module call
-# often names a file twice (a link and its target, or a path read both for its state and
-# for the applied-state record); flanneld's 40 MB binary was read three times per call.
-_DIGESTS: dict[tuple[int, int, int, int, int], str] = {}
+# Digests (hex) by algorithm and file identity: (device, inode, size, mtime, ctime). One
+# module call often names a file twice (a link and its target, or a path read both for
+# its state and for the applied-state record); flanneld's 40 MB binary was read three
+# times per call. The release_install_digest filter hashes controller files through it.
+_DIGESTS: dict[tuple[str, int, int, int, int, int], str] = {}
 
 
-def file_sha256(path: str) -> str:
-    """The sha256 (hex) of a file's bytes, read once per process and file version: a file
-    rewritten since (another size, mtime or ctime) is read again. Raises OSError
-    (FileNotFoundError when there is no such file)."""
+def file_digest(path: str, algorithm: str = "sha256") -> str:
+    """A file's digest (hex, any hashlib algorithm), read once per process and file
+    version: a file rewritten since (another size, mtime or ctime) is read again. Raises
+    OSError (FileNotFoundError when there is no such file), ValueError for an unknown
+    algorithm."""
     with open(path, "rb") as handle:
         st = os.fstat(handle.fileno())
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key = (algorithm, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if key not in _DIGESTS:
-            digest = hashlib.sha256()
+            digest = hashlib.new(algorithm)
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
             _DIGESTS[key] = digest.hexdigest()
     return _DIGESTS[key]
+
+
+def file_sha256(path: str) -> str:
+    """file_digest with sha256, the digest the roles record and compare."""
+    return file_digest(path, "sha256")
 
 
 def stat_path(path: str) -> dict[str, Any]:

@@ -91,6 +91,16 @@ class Outcome:
     def changed(self) -> bool:
         return bool(self.created or self.signed)
 
+    def result(self) -> dict[str, Any]:
+        """etcd_pki's result (the module's RETURN)."""
+        return {
+            "changed": self.changed,
+            "created": self.created,
+            "signed": self.signed,
+            "ca_not_after": self.ca_not_after,
+            "ca_renew_due": self.ca_renew_due,
+        }
+
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
@@ -412,13 +422,7 @@ def keep(params: Mapping[str, Any], check: bool) -> dict[str, Any]:
     if not os.path.isdir(path):
         out.created.append(path)
         if check:
-            return {
-                "changed": True,
-                "created": out.created,
-                "signed": {},
-                "ca_not_after": {},
-                "ca_renew_due": [],
-            }
+            return out.result()
         os.makedirs(path, mode=0o700)
     if params["ca_cert_src"]:
         copy_supplied_ca(params, path, out, check)
@@ -441,10 +445,4 @@ def keep(params: Mapping[str, Any], check: bool) -> dict[str, Any]:
         ensure_cert(
             path, spec, cas[spec["ca"]], params["cert_valid_days"], params["renew_days"], out, check
         )
-    return {
-        "changed": out.changed,
-        "created": out.created,
-        "signed": out.signed,
-        "ca_not_after": out.ca_not_after,
-        "ca_renew_due": out.ca_renew_due,
-    }
+    return out.result()

@@ -18,7 +18,7 @@ digest = ri.release_install_digest
 def own_cache(tmp_path, monkeypatch):
     """Each test with an empty cache directory and an empty process cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.setattr(ri, "_DIGESTS", {})
+    monkeypatch.setattr(ri._host_read, "_DIGESTS", {})
     return tmp_path / "xdg-cache" / "flannel-ansible" / "release-digests.json"
 
 
@@ -94,7 +94,7 @@ def test_a_new_worker_reads_the_digest_from_the_cache_file(tmp_path, monkeypatch
     f.write_bytes(b"binary")
     first = digest(str(f))
     assert own_cache.exists()
-    monkeypatch.setattr(ri, "_DIGESTS", {})  # a freshly forked worker of the next task
+    monkeypatch.setattr(ri._host_read, "_DIGESTS", {})  # a freshly forked worker of the next task
     monkeypatch.setattr(ri.hashlib, "new", lambda *a: pytest.fail("hashed again"))
     assert digest(str(f)) == first
 
@@ -104,7 +104,7 @@ def test_a_rewritten_file_is_hashed_again_despite_the_cache_file(tmp_path, monke
     f.write_bytes(b"version 1")
     st = os.stat(f)
     digest(str(f))
-    monkeypatch.setattr(ri, "_DIGESTS", {})
+    monkeypatch.setattr(ri._host_read, "_DIGESTS", {})
     f.write_bytes(b"version 2")  # the same size, mtime put back: only ctime tells
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert digest(str(f)) == hashlib.sha256(b"version 2").hexdigest()
@@ -129,7 +129,7 @@ def test_a_broken_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, own_cach
     own_cache.parent.mkdir(parents=True)
     own_cache.write_text("{not json")
     assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()
-    monkeypatch.setattr(ri, "_DIGESTS", {})
+    monkeypatch.setattr(ri._host_read, "_DIGESTS", {})
     monkeypatch.setenv("XDG_CACHE_HOME", str(f))  # a file, not a directory: no cache
     assert digest(str(f)) == hashlib.sha256(b"binary").hexdigest()
 

@@ -130,9 +130,6 @@ def release_install_plan(spec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_DIGESTS: dict[str, str] = {}
-
-
 def _digest_cache_file() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "flannel-ansible" / "release-digests.json"
@@ -169,9 +166,10 @@ def _write_digest_cache(key: str, value: str) -> None:
 
 def release_install_digest(path: str, algorithm: str = "sha256") -> str:
     """The file's digest, kept by its real path, the algorithm and the file's identity
-    (device, inode, size, mtime, ctime): in the process, and in a small cache under
-    $XDG_CACHE_HOME (~/.cache), so the workers Ansible forks for each task and host do
-    not hash the same unchanged file again. Any write to the file changes its ctime."""
+    (device, inode, size, mtime, ctime) in a small cache under $XDG_CACHE_HOME
+    (~/.cache), so the workers Ansible forks for each task and host do not hash the same
+    unchanged file again; hashed by flannel_host_read's file_digest (which also keeps it
+    for the process). Any write to the file changes its ctime."""
     if algorithm not in hashlib.algorithms_available:  # before any cache is read
         raise ValueError(f"unsupported hash type {algorithm}")
     st = os.stat(path)
@@ -182,17 +180,11 @@ def release_install_digest(path: str, algorithm: str = "sha256") -> str:
             *(str(v) for v in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)),
         )
     )
-    if key not in _DIGESTS:
-        cached = _read_digest_cache().get(key)
-        if cached is None:
-            digest = hashlib.new(algorithm)
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            cached = digest.hexdigest()
-            _write_digest_cache(key, cached)
-        _DIGESTS[key] = cached
-    return _DIGESTS[key]
+    cached = _read_digest_cache().get(key)
+    if cached is None:
+        cached = _host_read.file_digest(path, algorithm)
+        _write_digest_cache(key, cached)
+    return cached
 
 
 def release_install_gap(check: Mapping[str, Any], observed: Any = None) -> str | None:
