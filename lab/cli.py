@@ -41,7 +41,14 @@ from lab.hosts import (
 )
 from lab.images import base_tree, default_flanneld, docker_repo, docker_repo_record, repo
 from lab.inventory import inventory_text
-from lab.net import controller_networks, ensure_bridge, lab_links, lab_netns, netns_pids
+from lab.net import (
+    controller_networks,
+    ensure_bridge,
+    lab_links,
+    lab_netns,
+    netns_pids,
+    ssh_client_pids,
+)
 from lab.proc import (
     container_init,
     lab_cgroups,
@@ -147,11 +154,12 @@ def down(cfg: Config) -> None:
         for argv in (processes_argv(p) for p in lab_pids(cfg))
     ):
         time.sleep(0.3)
-    # 2. Anything left (a killed `up`, a hung machine, ssh masters, the repo server): kill.
+    # 2. Anything left (a killed `up`, a hung machine, ssh clients and control masters
+    #    connected to the hosts, the repo server): kill.
     #    Machines whose nspawn died are found through their named network namespaces.
     names = lab_netns(cfg)
     for _ in range(5):
-        pids = lab_pids(cfg) + netns_pids(names)
+        pids = lab_pids(cfg) + netns_pids(names) + ssh_client_pids(cfg)
         if not pids:
             break
         for pid in pids:
@@ -231,6 +239,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_up.add_argument("--hosts", type=int, default=3)
     p_up.add_argument("--release", default="trixie", choices=RELEASES)
     p_up.add_argument("--flanneld", type=Path, help="flanneld binary handed to the roles")
+    p_up.add_argument(
+        "--fresh",
+        action="store_true",
+        help="new hosts only: take down whatever lab is up or half-removed first",
+    )
     sub.add_parser("down", help="remove everything up made, also after a crash")
     sub.add_parser("status", help="show the lab")
     p_run = sub.add_parser("_run")  # internal: supervise one machine
@@ -246,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             lock_lab(cfg, kill_holder=args.cmd == "down")
         if args.cmd == "up":
             flanneld = args.flanneld.resolve() if args.flanneld else None
+            if args.fresh and (load_state(cfg) or leftover_report(cfg)):
+                log("--fresh: a lab (or what is left of one) is up; taking it down first")
+                down(cfg)
             up(cfg, args.hosts, args.release, flanneld)
         elif args.cmd == "down":
             down(cfg)

@@ -189,7 +189,12 @@ def nspawn_pid(supervisor: int) -> int | None:
 
 
 def wait_ssh(cfg: Config, index: int, deadline: float) -> None:
+    """Wait until the host answers on ssh and has booted. The answer must carry the host
+    key its overlay was given, so a leftover machine at the same address is refused."""
     name, ip = cfg.host_name(index), str(cfg.host_ip(index))
+    pub = cfg.host_dir(name) / "root/etc/ssh/ssh_host_ed25519_key.pub"
+    known = cfg.host_dir(name) / "known_hosts"
+    known.write_text(f"{ip} {' '.join(pub.read_text().split()[:2])}\n")
     last = ""
     while time.monotonic() < deadline:
         if read_pid(cfg.host_dir(name) / "supervisor.pid") is None:
@@ -199,22 +204,28 @@ def wait_ssh(cfg: Config, index: int, deadline: float) -> None:
             with socket.create_connection((ip, 22), timeout=1) as sock:
                 sock.settimeout(2)
                 if sock.recv(64).startswith(b"SSH-"):
-                    probe = ssh(cfg, ip, "systemctl is-system-running --wait >/dev/null; true")
+                    probe = ssh(
+                        cfg, ip, "systemctl is-system-running --wait >/dev/null; true", known
+                    )
                     if probe.returncode == 0:
                         return
                     last = probe.stderr.decode(errors="replace")
         except OSError as exc:
             last = str(exc)
         time.sleep(0.3)
+    if "host key verification failed" in last.lower():
+        last += f" (a machine other than the new {name} answers at {ip}: run `make lab-down`)"
     raise LabError(f"{name} ({ip}) did not answer on ssh in time: {last}")
 
 
-def ssh(cfg: Config, ip: str, command: str) -> subprocess.CompletedProcess[bytes]:
+def ssh(
+    cfg: Config, ip: str, command: str, known_hosts: Path
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [
-            "ssh", "-i", str(cfg.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3",
-            f"root@{ip}", command,
+            "ssh", "-i", str(cfg.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={known_hosts}", "-o", "LogLevel=ERROR",
+            "-o", "ConnectTimeout=3", "-o", "ControlMaster=no", f"root@{ip}", command,
         ],
         capture_output=True,
         timeout=120,

@@ -4,6 +4,7 @@ network namespaces, and the controller's own networks."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -96,4 +97,40 @@ def netns_pids(names: Iterable[str]) -> list[int]:
             with contextlib.suppress(OSError):
                 if os.stat(entry / "ns" / "net").st_ino in inodes:
                     found.append(int(entry.name))
+    return found
+
+
+def ssh_sockets(proc_net_tcp: str, cidr: ipaddress.IPv4Network) -> set[str]:
+    """The sockets ("socket:[inode]") of /proc/net/tcp's text that connect to port 22 of
+    an address in `cidr`."""
+    found = set()
+    for line in proc_net_tcp.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        addr, _, port = fields[2].partition(":")
+        with contextlib.suppress(ValueError):
+            if int(port, 16) == 22 and ipaddress.IPv4Address(bytes.fromhex(addr)[::-1]) in cidr:
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def ssh_client_pids(cfg: Config) -> list[int]:
+    """ssh processes of this machine connected to a lab host's sshd: above all the control
+    masters of Ansible and the tests, which outlive their runs by ControlPersist and
+    rename themselves ("ssh: PATH [mux]"), so no marker path finds them. Left alive,
+    one would carry the next lab's first connection to a machine that is gone."""
+    try:
+        sockets = ssh_sockets(Path("/proc/net/tcp").read_text(), cfg.cidr)
+    except OSError:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir() if sockets else ():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (entry / "comm").read_text().strip() == "ssh" and any(
+                os.readlink(fd) in sockets for fd in (entry / "fd").iterdir()
+            ):
+                found.append(int(entry.name))
     return found

@@ -102,8 +102,9 @@ def under(path: str, top: str) -> bool:
 
 
 def mentions(argv: Sequence[str], top: str) -> bool:
-    """True when an argument names `top` or a path inside it, also as in --opt=PATH:X."""
-    return any(under(part, top) for arg in argv for part in re.split(r"[=:,\s]", arg))
+    """True when an argument names `top` or a path inside it, also as in --opt=PATH:X
+    and quoted, as Ansible's ssh client writes -o 'IdentityFile="PATH"'."""
+    return any(under(part, top) for arg in argv for part in re.split(r"[=:,\s\"']", arg))
 
 
 def lab_pids(cfg: Config) -> list[int]:
