@@ -15,6 +15,9 @@ for how this file imports them); these are only the entry points.
     The plan, errors and warnings as lines of text for a person to read.
 ``underlay_mtu | flannel_mtu_by_backend``
     The overlay MTU each backend leaves on an underlay of that MTU.
+``hostvars | flannel_variable_problems(groups, specs)``
+    The role variables the hosts have from the inventory or the command line, checked
+    against the roles' argument specs; one line per problem.
 ``hostvars | flannel_member_addresses(members)``
     Each etcd member's address by the one rule the roles and the preflight share
     (etcd_address, else ansible_host, else its name).
@@ -47,6 +50,7 @@ def flannel_preflight(
     arch: Any = preflight.model.DEFAULT_ARCH,
     tls_files: Mapping[str, Any] | None = None,
     search_dirs: Sequence[str] = (),
+    variable_errors: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Check the inventory and the flannel network plan; nothing is contacted.
 
@@ -54,7 +58,8 @@ def flannel_preflight(
     names, a mapping of name to address, or (from ``flannel_inventory_view``) a mapping of
     name to that host's variables. The keyword arguments are the controller-side values of
     the variables (with their defaults); a host's own value, where it has one, wins.
-    ``config`` None means the default network config.
+    ``config`` None means the default network config. ``variable_errors`` (from
+    ``flannel_variable_problems``) come first among the errors.
 
     Returns ``{"errors": [...], "warnings": [...], "plan": {...}}``.
     """
@@ -69,7 +74,8 @@ def flannel_preflight(
     facts = preflight.inventory.build_facts(inventory, controller, arch, tls_files, search_dirs)
     found = preflight.rules.run(facts)
     plan = preflight.plan.assemble(facts)
-    return {"errors": found.errors, "warnings": found.warnings, "plan": plan}
+    errors = [*variable_errors, *found.errors]
+    return {"errors": errors, "warnings": found.warnings, "plan": plan}
 
 
 def flannel_plan(inventory: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -80,6 +86,7 @@ def flannel_plan(inventory: Mapping[str, Any] | None = None, **kwargs: Any) -> d
 flannel_inventory_view = preflight.inventory.inventory_view
 flannel_plan_report = preflight.report.plan_report
 flannel_mtu_by_backend = preflight.plan.mtu_by_backend
+flannel_variable_problems = preflight.variables.variable_problems
 
 
 class FilterModule:
@@ -93,4 +100,5 @@ class FilterModule:
             "flannel_plan_report": flannel_plan_report,
             "flannel_mtu_by_backend": flannel_mtu_by_backend,
             "flannel_member_addresses": preflight.inventory.member_addresses,
+            "flannel_variable_problems": flannel_variable_problems,
         }

@@ -18,6 +18,7 @@ Modules, each with one job:
 ``inventory_rules`` the rules that look at the inventory
 ``rules``           the table of rules (id -> function, description), and running it
 ``report``          the result as text
+``variables``       the role variables set in the inventory, against the roles' argument specs
 
 How a filter plugin imports this package
 ----------------------------------------
@@ -41,7 +42,17 @@ and the filter files that use it (``filter_plugins/flannel_plan.py``,
 Inside the package all imports are relative, so it works under either name.
 """
 
-from . import backend_rules, config_rules, inventory, inventory_rules, model, plan, report, rules
+from . import (
+    backend_rules,
+    config_rules,
+    inventory,
+    inventory_rules,
+    model,
+    plan,
+    report,
+    rules,
+    variables,
+)
 
 __all__ = [
     "backend_rules",
@@ -52,4 +63,5 @@ __all__ = [
     "plan",
     "report",
     "rules",
+    "variables",
 ]

@@ -178,6 +178,40 @@ CASES = {
         extra_vars={"flannel_etcd_prefix": "nope"},
         expect=("flannel_etcd_prefix: 'nope'",),
     ),
+    # Role variables are checked against the roles' argument specs on the controller, so a
+    # wrong value for a role that site.yml starts late (docker) or enters through
+    # tasks_from (flannel_verify) stops the run before etcd or flannel change a host.
+    "role_variables_checked_before_any_host": Case(
+        playbook="site",
+        extra_vars={
+            "docker_restart_batch": "two",
+            "flannel_verify": "maybe",
+            "etcd_log_level": "loud",
+        },
+        # Inventory values of the hosts; the shared role's own check on the controller
+        # (flannel_common, a dependency of the preflight) sees only the controller's.
+        nodes_vars={"flannel_healthz_port": "http", "docker_install_method": "snap"},
+        expect=(
+            "found 5 error(s)",
+            "role docker: argument 'docker_restart_batch' is of type str and we were unable"
+            " to convert to int",
+            "role flannel_verify: argument 'flannel_verify' is of type str and we were unable"
+            " to convert to bool: The value 'maybe' is not a valid boolean",
+            "role etcd: value of etcd_log_level must be one of: debug, info, warn, error, panic,"
+            " fatal, got: loud (on h1, h2, h3)",
+            "role flannel_common: value of docker_install_method must be one of: package, repo,"
+            " got: snap (on h1, h2, h3)",
+            "role flannel_common: argument 'flannel_healthz_port' is of type str and we were"
+            " unable to convert to int",
+        ),
+    ),
+    # A value that names a fact cannot be templated before facts are gathered: left to the
+    # role's own check, not an error.
+    "role_variable_naming_a_fact_is_left_to_the_role": Case(
+        ok=True,
+        nodes_vars={"flannel_iface": "{{ ansible_facts['default_ipv4']['interface'] }}"},
+        expect=("vxlan, overlay MTU 1450",),
+    ),
     # The canary: an ad-hoc ping does try to reach the hosts, so the marker must appear.
     "canary_adhoc_ping": Case(command="adhoc"),
 }

@@ -30,7 +30,9 @@ def test_the_exported_filters():
         "flannel_plan",
         "flannel_plan_report",
         "flannel_preflight",
+        "flannel_variable_problems",
     ]
+    assert filters["flannel_variable_problems"] is fp.preflight.variables.variable_problems
     assert filters["flannel_mtu_by_backend"] is fp.preflight.plan.mtu_by_backend
     assert filters["flannel_plan_report"] is fp.preflight.report.plan_report
     assert filters["flannel_inventory_view"] is fp.preflight.inventory.inventory_view
