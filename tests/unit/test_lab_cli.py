@@ -1,6 +1,7 @@
 """Unit tests of lab/cli.py: what `up` refuses, and `down` on nothing."""
 
 import dataclasses
+import ipaddress
 
 import pytest
 
@@ -16,8 +17,11 @@ def test_up_refuses_unknown_release_and_bad_count(cfg, monkeypatch):
 
 
 def test_down_on_nothing_is_clean(cfg, monkeypatch):
-    # Own names, so a real lab running beside the tests is left alone.
-    cfg = dataclasses.replace(cfg, bridge="flabut0", prefix="flabut")
+    # Own names and addresses (TEST-NET-1), so a real lab running beside the tests, and
+    # the ssh connections to its hosts, are left alone.
+    cfg = dataclasses.replace(
+        cfg, bridge="flabut0", prefix="flabut", cidr=ipaddress.IPv4Network("192.0.2.0/24")
+    )
     (cfg.state / "hosts" / "flabut1").mkdir(parents=True)
     monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
     cli.down(cfg)
