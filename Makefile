@@ -109,7 +109,9 @@ molecule: setup day2-artifacts ## every molecule scenario on the lab
 	  if [ "$$s" != "$$run" ]; then vars=$$(echo "$${run#*:}" | tr ',' ' '); fi; \
 	  log=$(CACHE_DIR)/logs/molecule-$$(echo "$$run" | tr ':=,/' '----').log; \
 	  echo "=== $$vars molecule test -s $$s (log: $$log)"; start=$$(date +%s); \
-	  env $$vars $(BIN)/molecule test -s $$s 2>&1 | tee "$$log" || exit 1; \
+	  env $$vars $(BIN)/molecule test -s $$s 2>&1 | tee "$$log" || { \
+	    echo "=== $$run FAILED; the last errors in its log ($$log; expected failures included):"; \
+	    grep -n -E "fatal: |UNREACHABLE|^\[ERROR\]|^E  " "$$log" | tail -15 | cut -c1-400; exit 1; }; \
 	  skip=$$(sed -n 's/^SKIP (kernel): //p' "$$log" | head -1); \
 	  if [ -n "$$skip" ]; then echo "=== $$run SKIPPED in $$(( $$(date +%s) - start ))s: $$skip"; \
 	  else echo "=== $$run passed in $$(( $$(date +%s) - start ))s"; fi; \
