@@ -217,6 +217,23 @@ def materialize(value: Any) -> Any:
     return value
 
 
+def pick_vars(
+    host: Mapping[str, Any], names: Iterable[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The variables of ``names`` that one host's ``hostvars`` entry has, templated all
+    the way down, and the first line of the error of each that failed to template."""
+    picked: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for var in names:
+        try:
+            if var in host:
+                picked[var] = materialize(host[var])
+        except Exception as exc:  # any templating failure, for the caller to judge
+            text = str(exc).strip()
+            failed[var] = text.splitlines()[0] if text else type(exc).__name__
+    return picked, failed
+
+
 def inventory_view(
     hostvars: Mapping[str, Any], groups: Mapping[str, Sequence[str]]
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -229,16 +246,7 @@ def inventory_view(
     for group in HOST_GROUPS:
         view[group] = {}
         for name in groups.get(group) or []:
-            host = hostvars[name]
-            picked: dict[str, Any] = {}
-            failed: dict[str, str] = {}
-            for var in VIEW_VARS:
-                try:
-                    if var in host:
-                        picked[var] = materialize(host[var])
-                except Exception as exc:  # any templating failure, reported later
-                    text = str(exc).strip()
-                    failed[var] = text.splitlines()[0] if text else type(exc).__name__
+            picked, failed = pick_vars(hostvars[name], VIEW_VARS)
             if failed:
                 picked[ERROR_KEY] = failed
             view[group][name] = picked

@@ -9,8 +9,7 @@ role's spec that the host has from the inventory or the command line (role defau
 the spec's own and are not read). A value that cannot be templated on the controller yet
 (one that names a fact, say) is left to the role's own check.
 
-``pick`` is the only function that touches Ansible objects; ``problems`` works on plain
-data.
+Reading a host's variables is ``inventory.pick_vars``, as for the rest of the preflight.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from .inventory import VIEW_VARS, materialize
+from .inventory import VIEW_VARS, pick_vars
 
 # What only describes an option, or would fill in an unset one: not checked here.
 _NOT_CHECKED = ("default", "required", "description", "version_added")
@@ -36,46 +35,28 @@ def _checkable(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def pick(
+def variable_problems(
     hostvars: Mapping[str, Any],
     groups: Mapping[str, Sequence[str]],
     specs: Sequence[Mapping[str, Any]],
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{spec name: {host: {variable: value}}}``: for each spec (``name``, ``groups``,
-    ``options``), the values the hosts of its groups have for its options. Variables that
-    fail to template are left out, and so are those the preflight's own rules read
-    (``inventory.VIEW_VARS``: they have rules and messages of their own)."""
-    picked: dict[str, dict[str, dict[str, Any]]] = {}
-    for spec in specs:
-        names = [n for n in (spec.get("options") or {}) if n not in VIEW_VARS]
-        per_host = picked.setdefault(str(spec["name"]), {})
-        hosts = {h for group in spec["groups"] for h in groups.get(str(group)) or []}
-        for host in sorted(hosts - per_host.keys()):
-            found: dict[str, Any] = {}
-            hv = hostvars[host]
-            for var in names:
-                try:
-                    if var in hv:
-                        found[var] = materialize(hv[var])
-                except Exception:  # noqa: BLE001, S112 - undecidable here: the role checks it
-                    continue
-            per_host[host] = found
-    return picked
-
-
-def problems(
-    picked: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    specs: Sequence[Mapping[str, Any]],
 ) -> list[str]:
-    """One line per wrong variable and reason, naming the role and the hosts."""
+    """The filter ``flannel_variable_problems``: for each spec (``name``, ``groups``,
+    ``options``), validate the values the hosts of its groups have for its options; one
+    line per wrong variable and reason, naming the role and the hosts. The variables the
+    preflight's own rules read (``inventory.VIEW_VARS``) are left to those rules, which
+    have messages of their own."""
     hosts_of: dict[tuple[str, str], set[str]] = {}
     for spec in specs:
         name = str(spec["name"])
-        validator = ArgumentSpecValidator(_checkable(spec.get("options") or {}))
-        for host, values in (picked.get(name) or {}).items():
+        options = spec.get("options") or {}
+        names = [n for n in options if n not in VIEW_VARS]
+        validator = ArgumentSpecValidator(_checkable(options))
+        for host in {h for group in spec["groups"] for h in groups.get(str(group)) or []}:
+            # a value that fails to template is undecidable here: the role checks it
+            values, _ = pick_vars(hostvars[host], names)
             if not values:
                 continue
-            result = validator.validate(dict(values), validate_role_argument_spec=True)
+            result = validator.validate(values, validate_role_argument_spec=True)
             for message in result.error_messages:
                 hosts_of.setdefault((name, str(message)), set()).add(host)
     return [
@@ -83,12 +64,3 @@ def problems(
         f" see roles/{name}/meta/argument_specs.yml"
         for (name, message), hosts in sorted(hosts_of.items())
     ]
-
-
-def variable_problems(
-    hostvars: Mapping[str, Any],
-    groups: Mapping[str, Sequence[str]],
-    specs: Sequence[Mapping[str, Any]],
-) -> list[str]:
-    """``problems(pick(...))``: the filter ``flannel_variable_problems``."""
-    return problems(pick(hostvars, groups, specs), specs)
