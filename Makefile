@@ -43,6 +43,13 @@ FLANNEL_OLD := v0.28.4
 ETCD_ARCHIVES := $(foreach v,$(ETCD_OLD) $(ETCD_NEW),$(CACHE_DIR)/etcd/etcd-v$(v)-linux-amd64.tar.gz)
 FLANNELD_OLD := $(CACHE_DIR)/flanneld/$(FLANNEL_OLD)/flanneld
 
+# Docker 29 for the lab (lab/engines.py, lab/dockerce.py): dockerd and docker-proxy
+# built from moby's Go module, whose v2.0.0-beta.N versions are the 29.x engines.
+MOBY_MODULE := v2.0.0-beta.24
+MOBY_ENGINE := 29.8.1
+DOCKERD := $(CACHE_DIR)/dockerd/$(MOBY_ENGINE)
+
+export FLAB_DOCKERD := $(DOCKERD)
 export FLAB_ETCD_OLD := $(ETCD_OLD)
 export FLAB_ETCD_NEW := $(ETCD_NEW)
 export FLAB_FLANNEL_OLD := $(FLANNEL_OLD)
@@ -53,12 +60,12 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup venv host-deps flanneld day2-artifacts lint unit plan collection lab-up lab-down lab-status molecule test check demo bench clean
+.PHONY: help setup venv host-deps flanneld dockerd day2-artifacts lint unit plan collection lab-up lab-down lab-status molecule test check demo bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-setup: venv host-deps flanneld ## venv with the pinned tools, lab packages, flanneld build
+setup: venv host-deps flanneld dockerd ## venv with the pinned tools, lab packages, flanneld and dockerd builds
 
 venv: $(VENV)/.installed ## the project venv with requirements.txt
 $(VENV)/.installed: requirements.txt
@@ -72,6 +79,10 @@ host-deps: ## Debian packages the lab needs on this machine (only what is missin
 flanneld: $(FLANNELD) ## build flanneld $(FLANNEL_VERSION) from its Go module (cached)
 $(FLANNELD): scripts/build-flanneld.sh
 	scripts/build-flanneld.sh $(FLANNEL_VERSION) $@
+
+dockerd: $(DOCKERD)/dockerd ## build Docker $(MOBY_ENGINE)'s dockerd and docker-proxy from moby's Go module (cached)
+$(DOCKERD)/dockerd: scripts/build-dockerd.sh
+	scripts/build-dockerd.sh $(MOBY_MODULE) $(MOBY_ENGINE) $(DOCKERD)
 
 day2-artifacts: $(ETCD_ARCHIVES) $(FLANNELD_OLD) ## etcd $(ETCD_OLD) and $(ETCD_NEW) archives, flanneld $(FLANNEL_OLD) (cached)
 $(CACHE_DIR)/etcd/etcd-v%-linux-amd64.tar.gz: scripts/build-etcd.sh

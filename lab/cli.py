@@ -96,7 +96,7 @@ def up(cfg: Config, count: int, release: str, flanneld: Path | None) -> None:
     # `down` kills a running (or orphaned, after make was killed) `up` through this file.
     write(cfg.state / "up.pid", f"{os.getpid()}\n")
     base = base_tree(cfg, release)
-    docker_repo(cfg, release, repo(cfg, release, base))
+    docker_repo(cfg, release, base, repo(cfg, release, base))
     ssh_key(cfg)
     flanneld = flanneld or default_flanneld(cfg)
     link = cfg.state / "flanneld"

@@ -13,7 +13,14 @@ The packages are stand-ins, because the real docker-ce cannot be built offline:
 under Docker's name and version, with `Conflicts`/`Replaces: docker.io` as the
 real one has; `docker-ce-cli` is Debian's `docker-cli` repackaged the same way
 (empty where docker.io still carries the CLI, as on bookworm); `containerd.io`
-is empty. A second key, `linux/debian/wrong-key.gpg`, signs nothing: pointing
+is empty. On trixie the repository also carries the engines operators install
+today (lab/engines.py): `docker-ce` 28.5.2 is Debian sid's `docker.io` and
+`docker-ce-cli` 28.5.2 sid's `docker-cli`, repackaged the same way; `docker-ce`
+29.8.1 is the release's `docker.io` package with its dockerd and docker-proxy
+replaced by the ones built from moby's Go module (scripts/build-dockerd.sh), and
+its `docker-ce-cli` is sid's docker-cli (the newest Debian CLI; Docker 29 still
+serves its API version). The version of each is the one its binaries report.
+A second key, `linux/debian/wrong-key.gpg`, signs nothing: pointing
 the role at it must fail. `<key>.fpr` files hold the fingerprints. The private
 keys stay in a GnuPG home outside the served tree.
 """
@@ -32,7 +39,9 @@ DEBIAN_NUMBERS = {"bookworm": "12", "trixie": "13"}
 DOCKER_VERSIONS = ("26.1.5", "27.3.1")
 CONTAINERD_VERSION = "1.7.22-1"
 # Bump to rebuild a release's packages (layout or packaging changed).
-SPEC = f"docker-ce stand-in v2 {DOCKER_VERSIONS} {CONTAINERD_VERSION}"
+SPEC = f"docker-ce stand-in v5 {DOCKER_VERSIONS} {CONTAINERD_VERSION}"
+# Where Debian's docker.io keeps the daemon's binaries (replaced for the moby build).
+MOBY_FILES = ("usr/sbin/dockerd", "usr/sbin/docker-proxy")
 # Debian package repackaged under Docker's name, and what it conflicts with/replaces.
 REPACK = {"docker-ce": "docker.io", "docker-ce-cli": "docker-cli"}
 DROP_FIELDS = ("Conflicts", "Replaces", "Breaks", "Provides", "Recommends", "Built-Using")
@@ -97,12 +106,23 @@ def empty_control(package: str, version: str) -> str:
     )
 
 
-def build_deb(control: str, source: Path | None, pool: Path, work: Path) -> Path:
-    """A .deb from control, with the files (and scripts) of source when given."""
+def build_deb(
+    control: str, source: Path | None, pool: Path, work: Path, binaries: Path | None = None
+) -> Path:
+    """A .deb from control, with the files (and scripts) of source when given, and the
+    daemon binaries (MOBY_FILES) taken from the directory binaries when given."""
     fields = dict(parse_control(control))
     root = work / f"{fields['Package']}-{fields['Version'].replace(':', '_')}"
     if source:
         _run(["dpkg-deb", "-R", str(source), str(root)])
+        for rel in MOBY_FILES if binaries else ():
+            if not (root / rel).exists():
+                raise RepoError(f"{source.name} has no {rel} to replace")
+            shutil.copy2(binaries / Path(rel).name, root / rel)
+        if binaries:
+            # the CLI's manual pages, which the newer docker-ce-cli carries itself
+            shutil.rmtree(root / "usr" / "share" / "man", ignore_errors=True)
+            (root / "DEBIAN" / "md5sums").unlink(missing_ok=True)
     else:
         doc = root / "usr" / "share" / "doc" / fields["Package"]
         doc.mkdir(parents=True)
@@ -176,33 +196,81 @@ def sign_release(home: Path, fpr: str, dist: Path, release: str) -> None:
          str(dist / "Release"))  # fmt: skip
 
 
-def release_packages(release: str, flat: Path, pool: Path, work: Path) -> list[Path]:
-    """Build every stand-in .deb of one release into pool, from the flat repository flat."""
+def repack(source: Path, package: str, full: str, debian_name: str, pool: Path, work: Path,
+           binaries: Path | None = None) -> Path:  # fmt: skip
+    """source (a Debian .deb) as Docker's `package` at version `full`; with binaries,
+    its dockerd and docker-proxy replaced by the ones in that directory (which also
+    need a runc with time namespaces, 1.2 or later)."""
+    control = repacked_control(_run(["dpkg-deb", "-f", str(source)]), package, full, debian_name)
+    if binaries:
+        control = control.replace("\nDepends: ", "\nDepends: runc (>= 1.2~), ", 1)
+    return build_deb(control, source, pool, work, binaries)
+
+
+def newest(directory: Path | None, name: str) -> Path | None:
+    found = sorted(directory.glob(f"{name}_*.deb")) if directory else []
+    return found[-1] if found else None
+
+
+def release_packages(
+    release: str, flat: Path, pool: Path, work: Path,
+    sid: Path | None = None, moby: tuple[Path, str] | None = None,
+) -> list[Path]:  # fmt: skip
+    """Build every stand-in .deb of one release into pool, from the flat repository flat
+    (and, where given, sid's docker packages and the moby binaries with their version)."""
     debs = []
     for version in DOCKER_VERSIONS:
         full = full_version(version, release)
         for package, debian_name in REPACK.items():
-            sources = sorted(flat.glob(f"{debian_name}_*.deb"))
-            if package == "docker-ce" and not sources:
+            source = newest(flat, debian_name)
+            if package == "docker-ce" and not source:
                 raise RepoError(f"{flat} has no {debian_name} package to repackage")
-            if sources:
-                control = repacked_control(
-                    _run(["dpkg-deb", "-f", str(sources[-1])]), package, full, debian_name
-                )
-                debs.append(build_deb(control, sources[-1], pool, work))
+            if source:
+                debs.append(repack(source, package, full, debian_name, pool, work))
             else:
                 debs.append(build_deb(empty_control(package, full), None, pool, work))
+    sid_engine, sid_cli = newest(sid, "docker.io"), newest(sid, "docker-cli")
+    if sid_engine and sid_cli:
+        version = sid_engine.name.split("_")[1].split("+")[0]
+        full = full_version(version, release)
+        debs.append(repack(sid_engine, "docker-ce", full, "docker.io", pool, work))
+        debs.append(repack(sid_cli, "docker-ce-cli", full, "docker-cli", pool, work))
+        # what else sid's docker.io needs that the release lacks (tini-static), and
+        # sid's runc, as they are
+        for extra in sorted(sid.glob("*.deb")) if sid else ():
+            if not extra.name.startswith(("docker.io_", "docker-cli_")):
+                debs.append(Path(shutil.copy2(extra, pool / extra.name)))
+    if moby and sid_cli:
+        binaries, version = moby
+        full = full_version(version, release)
+        engine = newest(flat, "docker.io")
+        debs.append(repack(engine, "docker-ce", full, "docker.io", pool, work, binaries))
+        debs.append(repack(sid_cli, "docker-ce-cli", full, "docker-cli", pool, work))
     debs.append(build_deb(empty_control("containerd.io", CONTAINERD_VERSION), None, pool, work))
     return debs
 
 
-def build(out: Path, home: Path, release: str, flat: Path) -> Path:
+def build(
+    out: Path, home: Path, release: str, flat: Path,
+    sid: Path | None = None, moby: tuple[Path, str] | None = None,
+) -> Path:  # fmt: skip
     """Build (once per SPEC and source packages) `release` of the repository under out.
 
     out: the served directory; home: the GnuPG home with the private keys (not
-    served); flat: the lab's flat repository of `release`, with docker.io in it.
+    served); flat: the lab's flat repository of `release`, with docker.io in it;
+    sid: the flat repository of sid's docker.io and docker-cli (lab/engines.py);
+    moby: the directory of Docker 29's dockerd and docker-proxy, and its version.
     """
-    sources = sorted(p.name for name in REPACK.values() for p in flat.glob(f"{name}_*.deb"))
+    sources = sorted(
+        p.name
+        for d in (flat, sid)
+        if d
+        for name in REPACK.values()
+        for p in d.glob(f"{name}_*.deb")
+    )
+    if moby:
+        stat = (moby[0] / "dockerd").stat()
+        sources.append(f"moby {moby[1]} {stat.st_size} {stat.st_mtime_ns}")
     digest = hashlib.sha256(f"{SPEC} {release} {sources}".encode()).hexdigest()[:16]
     stamp = out / f".flab-complete-{release}"
     if stamp.exists() and stamp.read_text().strip() == digest:
@@ -221,7 +289,7 @@ def build(out: Path, home: Path, release: str, flat: Path) -> Path:
     try:
         keys = ensure_keys(home, debian)
         with tempfile.TemporaryDirectory(prefix="flab-dockerce-") as tmp:
-            release_packages(release, flat, pool, Path(tmp))
+            release_packages(release, flat, pool, Path(tmp), sid, moby)
         index = _run(["dpkg-scanpackages", "--multiversion", f"pool/{release}"], cwd=debian)
         (binary / "Packages").write_text(index)
         _run(["gzip", "-9kf", "Packages"], cwd=binary)

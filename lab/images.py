@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import dockerce
+from lab import dockerce, engines
 from lab.config import PROJECT, Config, LabError
 from lab.proc import log, run, unmount_all, write
 
@@ -138,11 +138,15 @@ def repo(cfg: Config, release: str, base: Path) -> Path:
     return out
 
 
-def docker_repo(cfg: Config, release: str, flat: Path) -> Path:
-    """The signed stand-in of Docker's apt repository (lab/dockerce.py) for `release`."""
+def docker_repo(cfg: Config, release: str, base: Path, flat: Path) -> Path:
+    """The signed stand-in of Docker's apt repository (lab/dockerce.py) for `release`,
+    with the newer engines of lab/engines.py where the release runs them."""
+    sid = engines.sid_repo(cfg, release, base, flat)
+    binaries = engines.moby_binaries() if sid else None
+    moby = (binaries, engines.engine_version(binaries / "dockerd")) if binaries else None
     try:
         return dockerce.build(
-            cfg.cache / "repo" / "docker", cfg.cache / "docker-gnupg", release, flat
+            cfg.cache / "repo" / "docker", cfg.cache / "docker-gnupg", release, flat, sid, moby
         )
     except dockerce.RepoError as exc:
         raise LabError(f"docker-ce stand-in repository: {exc}") from exc

@@ -7,6 +7,7 @@ import json
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flannel_docker_engine import engine_plan, firewall_check, firewall_unit
 from ansible.module_utils.flannel_host_read import packages_missing, stat_paths
 
 DOCUMENTATION = r"""
@@ -46,6 +47,13 @@ options:
     type: list
     elements: str
     default: []
+  engine:
+    description:
+      - With C(backend) (iptables or nftables) and C(network) (the flannel Network), also
+        read the installed engine's version (C(dockerd --version)) and return in RV(engine)
+        what it needs for the flannel network to reach its containers
+        (module_utils/flannel_docker_engine.py) and whether that is in place.
+    type: dict
 notes:
   - Supports check mode (it only reads).
 """
@@ -93,6 +101,15 @@ packages_missing:
   returned: always
   type: list
   elements: str
+engine:
+  description:
+    - Only with O(engine). C(version_text) (what C(dockerd --version) printed, empty without
+      dockerd), C(error) (why the engine cannot carry the overlay, or empty), C(version),
+      C(flags) (dockerd flags the drop-in adds), C(unit) (the firewall unit's text, empty
+      when none is needed), C(why) and C(applied) (the unit's rule is in place; true when
+      there is none).
+  returned: when O(engine) is set
+  type: dict
 """
 
 
@@ -135,12 +152,31 @@ def unit_file(service: str) -> tuple[str, str]:
         return path, ""
 
 
+def engine_state(backend: str, network: str) -> dict:
+    """The installed engine, what it needs (engine_plan) and whether its rule is in place."""
+    rc, out = run(["dockerd", "--version"])
+    text = out.strip() if rc == 0 else ""
+    found = {"version_text": text, "error": "", "version": "", "flags": [], "unit": "",
+             "why": "", "applied": True}  # fmt: skip
+    try:
+        plan = engine_plan(text, backend, network)
+    except ValueError as err:
+        return dict(found, error=str(err))
+    check = firewall_check(plan)
+    found.update(
+        version=plan["version"], flags=plan["flags"], unit=firewall_unit(plan), why=plan["why"],
+        applied=check is None or run(check)[0] == 0,
+    )  # fmt: skip
+    return found
+
+
 def host_state(
     daemon_json: str,
     service: str,
     bridge: str,
     paths: list[str] | None = None,
     packages: list[str] | None = None,
+    engine: dict | None = None,
 ) -> dict:
     keys, error = daemon_json_keys(daemon_json)
     path, text = unit_file(service)
@@ -154,6 +190,7 @@ def host_state(
         "bridge_stdout": out,
         "paths": stat_paths(paths or []),
         "packages_missing": packages_missing(packages or []),
+        **({"engine": engine_state(engine["backend"], engine["network"])} if engine else {}),
     }
 
 
@@ -165,12 +202,21 @@ def main() -> None:
             "bridge": {"type": "str", "default": "docker0"},
             "paths": {"type": "list", "elements": "path", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
+            "engine": {
+                "type": "dict",
+                "options": {
+                    "backend": {"type": "str", "required": True},
+                    "network": {"type": "str", "required": True},
+                },
+            },
         },
         supports_check_mode=True,
     )
     p = module.params
     try:
-        state = host_state(p["daemon_json"], p["service"], p["bridge"], p["paths"], p["packages"])
+        state = host_state(
+            p["daemon_json"], p["service"], p["bridge"], p["paths"], p["packages"], p["engine"]
+        )
     except OSError as err:
         module.fail_json(msg=f"docker_host_state: {err}")
     module.exit_json(changed=False, **state)
