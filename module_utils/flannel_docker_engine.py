@@ -108,20 +108,21 @@ def engine_plan(version_text: str, backend: str, network: str) -> dict:
             "is dockerd installed (docker_install_method)?"
         )
     shown = ".".join(map(str, version))
-    plan = {"version": shown, "backend": backend, "flags": [], "iptables": None, "nft": ""}
+    plan = {"version": shown, "backend": backend, "network": net, "flags": [],
+            "iptables": None, "nft": ""}  # fmt: skip
     if backend == "iptables" and version < DIRECT_ROUTING_BLOCKED:
         plan["why"] = f"Docker {shown} lets {net} reach docker0 through flanneld's own rules"
         return plan
+    if backend == "nftables" and version < NFTABLES_FIRST:
+        raise ValueError(
+            f"docker_firewall_backend: nftables needs Docker 29 or later, and this node runs "
+            f"Docker {shown}; use iptables, or install a newer engine (docker_version)"
+        )
     if version < ALLOW_DIRECT_ROUTING:
         raise ValueError(
             f"Docker {shown} drops routed traffic to its containers and has no "
             "--allow-direct-routing (28.2 added it), so the overlay cannot reach them: "
             "install 28.2 or later (docker_version), or an engine before 28"
-        )
-    if backend == "nftables" and version < NFTABLES_FIRST:
-        raise ValueError(
-            f"docker_firewall_backend: nftables needs Docker 29 or later, and this node runs "
-            f"Docker {shown}; use iptables, or install a newer engine (docker_version)"
         )
     plan["flags"] = ["--allow-direct-routing"]
     if backend == "nftables":
@@ -158,21 +159,27 @@ def firewall_unit(plan: dict) -> str:
     """The unit that applies the plan's rule (empty when the plan has none).
 
     Part of docker.service: started after it, restarted with it, started at boot
-    with it; its start adds the rule only where it is missing, its stop removes it.
+    with it. Its start adds the rule only where it is missing (and removes the other
+    backend's, after a switch); its stop removes both.
     """
-    if plan.get("iptables"):
-        rule = _rule_text(plan["iptables"])
+    if not (plan.get("iptables") or plan.get("nft")):
+        return ""
+    rule = _rule_text(plan["iptables"] or iptables_rule(plan["network"]))
+    drop_rule = f"/bin/sh -c 'while {IPTABLES} -w -D DOCKER-USER {rule} 2>/dev/null; do :; done'"
+    # a host without nft has no table of ours either
+    drop_table = (
+        f"/bin/sh -c '[ -x {NFT} ] || exit 0; {NFT} delete table ip {NFT_TABLE} 2>/dev/null; true'"
+    )
+    if plan["iptables"]:
+        pre = f"ExecStartPre={drop_table}"  # after a switch from nftables
         start = (
             f"/bin/sh -c '{IPTABLES} -w -N DOCKER-USER 2>/dev/null; "
             f"{IPTABLES} -w -C DOCKER-USER {rule} 2>/dev/null || "
             f"{IPTABLES} -w -I DOCKER-USER 1 {rule}'"
         )
-        stop = f"/bin/sh -c 'while {IPTABLES} -w -D DOCKER-USER {rule} 2>/dev/null; do :; done'"
-    elif plan.get("nft"):
-        start = f"{NFT} '{plan['nft']}'"
-        stop = f"-{NFT} 'delete table ip {NFT_TABLE}'"
     else:
-        return ""
+        pre = f"ExecStartPre=-{drop_rule}"  # after a switch from iptables
+        start = f"{NFT} '{plan['nft']}'"
     return (
         "# Managed by flannel-ansible (roles/docker, module_utils/flannel_docker_engine.py).\n"
         "# Docker 28.2 and later drop routed traffic to their containers: this rule lets\n"
@@ -184,8 +191,10 @@ def firewall_unit(plan: dict) -> str:
         "[Service]\n"
         "Type=oneshot\n"
         "RemainAfterExit=yes\n"
+        f"{pre}\n"
         f"ExecStart={start}\n"
-        f"ExecStop={stop}\n\n"
+        f"ExecStop=-{drop_rule}\n"
+        f"ExecStop={drop_table}\n\n"
         "[Install]\n"
         "WantedBy=docker.service\n"
     )
