@@ -11,8 +11,10 @@ parser (module_utils/flannel_docker_opts.py, through flannel_verify_read).
 ``pairs_result | flannel_batch_verdict(subnet_before, subnet_after, host)``
     ``{ok, msg, subnet}``: the node kept the subnet it had before the restart (its
     lease), and its probe container reaches every other node's probe (DF ping that
-    fills the MTU, and TCP). ``pairs_result`` is the registered ``overlay_check`` call
-    (library/overlay_check.py); the subnets are registered slurps of the subnet file.
+    fills the MTU, TCP, and TCP to the published port via the host and via the
+    container: the probes of the verify play). ``pairs_result`` is the registered
+    ``overlay_check`` call (library/overlay_check.py); the subnets are registered
+    slurps of the subnet file.
 
 ``groups['nodes'] | flannel_restart_serial(hostvars, batch, keys)``
     The ``serial`` of a restart play: ``batch`` when any of the hosts has a truthy
@@ -72,14 +74,12 @@ def flannel_batch_verdict(
         problems.append(f"the probe did not run ({_read._why(pairs)})")
     else:
         for r in results:
-            failed = [w for w in ("ping", "tcp") if not r.get(f"{w}_ok")]
+            failed = _read.failed_probes(r)
             if failed:
                 problems.append(
                     f"-> {r.get('target')}: {' and '.join(failed)} failed ({r.get('error', '')})"
                 )
-    reached = len(results or []) - sum(
-        1 for r in results or [] if not (r.get("ping_ok") and r.get("tcp_ok"))
-    )
+    reached = sum(1 for r in results or [] if not _read.failed_probes(r))
     if problems:
         msg = f"flanneld batch check on {host}: " + "; ".join(problems)
     else:

@@ -44,6 +44,7 @@ lease_name = _read.lease_name
 lease_net, parse_docker0, parse_routes = _read.lease_net, _read.parse_docker0, _read.parse_routes
 parse_subnet_env, probe_info, read_etcd = _read.parse_subnet_env, _read.probe_info, _read.read_etcd
 route_text = _read.route_text
+engine_text, failed_probes = _read.engine_text, _read.failed_probes
 
 DEFAULT_PREFIX = "/coreos.com/network"
 # The verify play registers its per-node results as flannel_verify_<name>_raw.
@@ -203,8 +204,15 @@ def check_cluster(checks: Checks, nodes: Sequence[Node], config: Any, ctx: Mappi
     return wanted
 
 
+# A pair's measurements as overlay_check returns them (the published ones null when the
+# published port was not probed).
+TIMES = ("rtt_ms", "tcp_connect_ms", "published_host_connect_ms", "published_container_connect_ms")
+PUBLISHED_OK = ("published_host_ok", "published_container_ok")
+
+
 def pair_results(checks: Checks, probing: Sequence[str], raw: Mapping[str, Any]) -> list[dict]:
-    """Every ordered pair among the probing nodes; a pair without a result failed."""
+    """Every ordered pair among the probing nodes; a pair without a result failed. A failed
+    pair's message names the probes that failed and the Docker engine of both ends."""
     pairs = []
     for src in probing:
         result = raw[src].get("pairs")
@@ -214,15 +222,16 @@ def pair_results(checks: Checks, probing: Sequence[str], raw: Mapping[str, Any])
                 "error"
             )
             r = got.get(dst) or {"error": f"not probed: {why or _why(result)}"}
-            pair = {"from": src, "to": dst, "ip": r.get("ip", "")}
+            pair = {"from": src, "to": dst, "ip": r.get("ip", ""), "host_ip": r.get("host_ip", "")}
             pair.update({k: bool(r.get(k)) for k in ("ping_ok", "tcp_ok")})
-            pair.update(
-                {k: r.get(k) for k in ("rtt_ms", "tcp_connect_ms")}, error=r.get("error", "")
-            )
-            pair["ok"] = pair["ping_ok"] and pair["tcp_ok"]
+            pair.update({k: None if r.get(k) is None else bool(r[k]) for k in PUBLISHED_OK})
+            pair.update({k: r.get(k) for k in TIMES}, error=r.get("error", ""))
+            pair["failed"] = failed_probes(pair)
+            pair["ok"] = not pair["failed"]
             pairs.append(pair)
-            failed = " and ".join(w for w in ("ping", "tcp") if not pair[f"{w}_ok"])
-            msg = f"-> {dst}: {failed} failed ({' '.join(pair['error'].split())[-200:]})"
+            ends = ", ".join(f"{h}: {engine_text(raw[h].get('engine'))}" for h in (src, dst))
+            error = " ".join(pair["error"].split())[-500:]
+            msg = f"-> {dst}: {' and '.join(pair['failed'])} failed ({error}) [{ends}]"
             checks.add(src, f"reaches {dst} over the overlay", pair["ok"], pair["error"], msg)
     return pairs
 
@@ -237,7 +246,7 @@ def matrix(hosts: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> list[lis
             return "-" if src == dst else "n/a"
         if p["ok"]:
             return "ok" if p["rtt_ms"] is None else f"ok {p['rtt_ms']:.2f}"
-        return "FAIL " + "+".join(w for w in ("ping", "tcp") if not p[f"{w}_ok"])
+        return "FAIL " + "+".join(failed_probes(p, labels=True))
 
     return [[cell(src, dst) for dst in hosts] for src in hosts]
 
@@ -245,8 +254,14 @@ def matrix(hosts: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> list[lis
 def _node(host: str, status: str) -> Node:
     return dict.fromkeys(("public_ip", "subnet", "network", "probe_ip", "lease_name"), "") | {
         "host": host, "status": status, "backend": "unknown", "routes": "-", "lease": None,
-        "mtu": None, "docker0": None, "docker0_mtu": None, "healthz": None,
+        "mtu": None, "docker0": None, "docker0_mtu": None, "healthz": None, "engine": None,
     }  # fmt: skip
+
+
+def _engine(engine: Any) -> dict[str, str]:
+    """The node's Docker engine as verify_node read it: {version, firewall_backend}."""
+    engine = engine if isinstance(engine, Mapping) and not engine.get("skipped") else {}
+    return {k: str(engine.get(k) or "unknown") for k in ("version", "firewall_backend")}
 
 
 def _verdict(
@@ -299,6 +314,7 @@ def flannel_verify_report(
         )
         nodes[host] = _node(host, status)
         if status == "ok":
+            nodes[host]["engine"] = _engine(raw[host].get("engine"))
             check_node(checks, nodes[host], raw[host], ctx)
         elif status == "not-reported":
             msg = "did not report (unreachable, or failed earlier in the run)"
@@ -356,6 +372,7 @@ def flannel_verify_collect(hostvars: Mapping[str, Any], hosts: Sequence[str]) ->
         hv = hostvars[host]
         raw = {name: hv.get(f"flannel_verify_{name}_raw") for name in REGISTERED}
         raw["probe"] = hv.get("flannel_verify_probe")
+        raw["engine"] = hv.get("flannel_verify_engine")
         # The address flanneld advertises, when the inventory says which one it is.
         iface = hv.get("flannel_iface") or hv.get("flannel_iface_regex")
         raw["address"] = hv.get("flannel_public_ip") or (

@@ -96,13 +96,14 @@ def sid_repo(cfg: Config, release: str, base: Path, flat: Path) -> Path | None:
     return out
 
 
-def moby_binaries() -> Path | None:
-    """The directory with Docker 29's dockerd and docker-proxy (FLAB_DOCKERD, which the
-    Makefile sets to what `make dockerd` builds), if they are there."""
+def moby_binaries(cache: Path) -> Path | None:
+    """The directory with Docker 29's dockerd and docker-proxy: FLAB_DOCKERD (the Makefile
+    sets it to what `make dockerd` builds), else the newest build under cache/dockerd."""
     env = os.environ.get("FLAB_DOCKERD")
-    path = Path(env) if env else None
-    if path and (path / "dockerd").exists() and (path / "docker-proxy").exists():
-        return path.resolve()
+    found = [Path(env)] if env else sorted((cache / "dockerd").glob("*"), reverse=True)
+    for path in found:
+        if (path / "dockerd").exists() and (path / "docker-proxy").exists():
+            return path.resolve()
     return None
 
 

@@ -142,7 +142,7 @@ def docker_repo(cfg: Config, release: str, base: Path, flat: Path) -> Path:
     """The signed stand-in of Docker's apt repository (lab/dockerce.py) for `release`,
     with the newer engines of lab/engines.py where the release runs them."""
     sid = engines.sid_repo(cfg, release, base, flat)
-    binaries = engines.moby_binaries() if sid else None
+    binaries = engines.moby_binaries(cfg.cache) if sid else None
     moby = (binaries, engines.engine_version(binaries / "dockerd")) if binaries else None
     try:
         return dockerce.build(

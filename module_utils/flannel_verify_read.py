@@ -53,6 +53,34 @@ def probe_pairs(result: Result | None) -> list[Mapping[str, Any]] | None:
     return [p for p in pairs if isinstance(p, Mapping)] if isinstance(pairs, list) else None
 
 
+# The probes of a pair (library/overlay_check.py): the result's key, the name in messages,
+# the label in the matrix. ping and tcp are always sent (a missing result failed); a
+# published probe is null when it was not sent, which is no failure.
+PROBES = (
+    ("ping_ok", "ping", "ping"),
+    ("tcp_ok", "tcp", "tcp"),
+    ("published_host_ok", "published via host", "pub-host"),
+    ("published_container_ok", "published via container", "pub-ctr"),
+)
+ALWAYS_SENT = ("ping_ok", "tcp_ok")
+
+
+def failed_probes(pair: Mapping[str, Any], labels: bool = False) -> list[str]:
+    """The names (or matrix labels) of the pair's probes that failed, in PROBES order."""
+    return [
+        label if labels else name
+        for key, name, label in PROBES
+        if (not pair.get(key) if key in ALWAYS_SENT else pair.get(key) is False)
+    ]
+
+
+def engine_text(engine: Mapping[str, Any] | None) -> str:
+    """``Docker 29.8.1/nftables`` from verify_node's ``engine``, ``Docker unknown`` without."""
+    if not isinstance(engine, Mapping) or engine.get("version") in (None, "", "unknown"):
+        return "Docker unknown"
+    return f"Docker {engine['version']}/{engine.get('firewall_backend') or 'unknown'}"
+
+
 def _ikey(obj: Any, name: str) -> Any:
     """flannel matches config keys case-insensitively."""
     if isinstance(obj, Mapping):

@@ -53,6 +53,21 @@ def test_failed_pairs_and_missing_probe_are_named():
     assert "no readable subnet file" in v["msg"] and "nsenter: no such process" in v["msg"]
 
 
+def test_a_failed_published_probe_fails_the_batch_and_is_named():
+    published = dict(OK, published_host_ok=True, published_container_ok=True)
+    error = "published via host 10.0.0.3:7778: ConnectionRefusedError: [Errno 111] refused"
+    bad = dict(published, target="c", published_host_ok=False, error=error)
+    v = verdict(pairs(published, bad), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a")
+    assert v["ok"] is False
+    assert v["msg"] == f"flanneld batch check on a: -> c: published via host failed ({error})"
+
+
+def test_published_probes_not_sent_do_not_fail_the_batch():
+    unsent = dict(OK, published_host_ok=None, published_container_ok=None)
+    v = verdict(pairs(unsent), slurp("10.244.5.1/24"), slurp("10.244.5.1/24"), "a")
+    assert v["ok"] is True and v["msg"].endswith("reaches 1 other node(s)")
+
+
 def test_lease_subnet_and_name_come_from_the_one_parser():
     assert fb.flannel_lease_subnet(slurp("10.244.5.1/24")) == "10.244.5.1/24"
     assert fb.flannel_lease_subnet({"failed": True, "msg": "file not found"}) == ""

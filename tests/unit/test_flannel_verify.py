@@ -18,6 +18,12 @@ HOSTS = ["n1", "n2", "n3"]
 PUBLIC = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"}
 SUBNET = {"n1": "10.244.1.0/24", "n2": "10.244.2.0/24", "n3": "10.244.3.0/24"}
 MTU = {"vxlan": 1450, "host-gw": 1500, "udp": 1472}
+# As verify_node reads them (docker info).
+ENGINE = {
+    "n1": {"version": "26.1.5", "firewall_backend": "iptables (not reported)", "error": ""},
+    "n2": {"version": "28.5.2", "firewall_backend": "iptables", "error": ""},
+    "n3": {"version": "29.8.1", "firewall_backend": "nftables", "error": ""},
+}
 
 
 def b64(text):
@@ -28,12 +34,18 @@ def cmd(stdout, rc=0, stderr=""):
     return {"changed": False, "rc": rc, "stdout": stdout, "stderr": stderr}
 
 
+PUBLISHED = ("published_host_ok", "published_container_ok")
+
+
 def checked(pairs):
     """An overlay_check result (library/overlay_check.py)."""
     return {
         "changed": False,
         "pairs": pairs,
-        "ok": all(p["ping_ok"] and p["tcp_ok"] for p in pairs),
+        "ok": all(
+            p["ping_ok"] and p["tcp_ok"] and False not in [p.get(k) for k in PUBLISHED]
+            for p in pairs
+        ),
     }
 
 
@@ -80,8 +92,10 @@ def node_raw(host, backend="vxlan", hosts=HOSTS, mtu=None):
         {"family": "inet", "local": addr, "prefixlen": int(plen)}]}]  # fmt: skip
     probe_ip = "172.17.0.2".replace("172.17", first.rsplit(".", 2)[0])
     pairs = [
-        {"target": p, "ip": "x", "ping_ok": True, "tcp_ok": True, "rtt_ms": 0.1,
-         "tcp_connect_ms": 0.2, "error": ""}
+        {"target": p, "ip": "x", "host_ip": PUBLIC[p], "ping_ok": True, "tcp_ok": True,
+         "rtt_ms": 0.1, "tcp_connect_ms": 0.2, "published_host_ok": True,
+         "published_host_connect_ms": 0.3, "published_container_ok": True,
+         "published_container_connect_ms": 0.2, "error": ""}
         for p in hosts if p != host
     ]  # fmt: skip
     return {
@@ -93,6 +107,7 @@ def node_raw(host, backend="vxlan", hosts=HOSTS, mtu=None):
         "start": cmd("0123abcd"),
         "probe": {"ip": probe_ip, "pid": 4242, "mtu": mtu, "error": ""},
         "pairs": checked(pairs),
+        "engine": ENGINE[host],
         "address": PUBLIC[host],
     }
 
@@ -419,6 +434,8 @@ def test_probe_that_did_not_start_fails_its_pairs():
     r = report(collected, reads)
     assert "n1: -> n2: ping and tcp failed (not probed: probe container not running" in problems(r)
     assert sum(not p["ok"] for p in r["pairs"]) == 4
+    unprobed = next(p for p in r["pairs"] if (p["from"], p["to"]) == ("n1", "n2"))
+    assert unprobed["published_host_ok"] is None and unprobed["failed"] == ["ping", "tcp"]
 
 
 def test_check_mode_without_probe_image_is_not_verified_and_not_failed():
@@ -453,13 +470,18 @@ def test_probe_info_reads_the_bridge_network_address_and_the_mtu():
 
 def test_collect_reads_registered_results_and_the_inventory_address():
     hostvars = {
-        "n1": {"flannel_verify_subnet_raw": {"content": "eA=="}, "ansible_host": "10.0.0.1"},
+        "n1": {
+            "flannel_verify_subnet_raw": {"content": "eA=="},
+            "ansible_host": "10.0.0.1",
+            "flannel_verify_engine": ENGINE["n1"],
+        },  # fmt: skip
         "n2": {"flannel_iface": "eth1", "ansible_host": "192.168.0.2"},
         "n3": {"flannel_public_ip": "10.0.0.3"},
     }
     out = fv.flannel_verify_collect(hostvars, HOSTS)
     assert out["n1"]["subnet"] == {"content": "eA=="} and out["n1"]["routes"] is None
     assert [out[h]["address"] for h in HOSTS] == ["10.0.0.1", None, "10.0.0.3"]
+    assert out["n1"]["engine"] == ENGINE["n1"] and out["n2"]["engine"] is None
 
 
 def test_lease_names_and_subnet_file_parsing():
