@@ -83,6 +83,28 @@ def nft_ruleset(network: str, bridge: str = "docker0") -> str:
     )
 
 
+def engine_problem(version: tuple[int, int, int], backend: str) -> str | None:
+    """Why Docker ``version`` with firewall ``backend`` cannot carry the overlay, or None.
+
+    The one rule for both places that refuse an engine: the docker role, on the
+    version the host runs, and the controller's preflight, on a pinned
+    ``docker_version``, before any host is touched.
+    """
+    shown = ".".join(map(str, version))
+    if backend == "nftables" and version < NFTABLES_FIRST:
+        return (
+            f"docker_firewall_backend: nftables needs Docker 29 or later, and the engine is "
+            f"Docker {shown}; use iptables, or install a newer engine (docker_version)"
+        )
+    if DIRECT_ROUTING_BLOCKED <= version < ALLOW_DIRECT_ROUTING:
+        return (
+            f"Docker {shown} drops routed traffic to its containers and has no "
+            "--allow-direct-routing (28.2 added it), so the overlay cannot reach them: "
+            "install 28.2 or later (docker_version), or an engine before 28"
+        )
+    return None
+
+
 def engine_plan(version_text: str, backend: str, network: str) -> dict:
     """What Docker `version_text` with `backend` needs for the flannel `network`.
 
@@ -110,20 +132,12 @@ def engine_plan(version_text: str, backend: str, network: str) -> dict:
     shown = ".".join(map(str, version))
     plan = {"version": shown, "backend": backend, "network": net, "flags": [],
             "iptables": None, "nft": ""}  # fmt: skip
+    problem = engine_problem(version, backend)
+    if problem:
+        raise ValueError(problem)
     if backend == "iptables" and version < DIRECT_ROUTING_BLOCKED:
         plan["why"] = f"Docker {shown} lets {net} reach docker0 through flanneld's own rules"
         return plan
-    if backend == "nftables" and version < NFTABLES_FIRST:
-        raise ValueError(
-            f"docker_firewall_backend: nftables needs Docker 29 or later, and this node runs "
-            f"Docker {shown}; use iptables, or install a newer engine (docker_version)"
-        )
-    if version < ALLOW_DIRECT_ROUTING:
-        raise ValueError(
-            f"Docker {shown} drops routed traffic to its containers and has no "
-            "--allow-direct-routing (28.2 added it), so the overlay cannot reach them: "
-            "install 28.2 or later (docker_version), or an engine before 28"
-        )
     plan["flags"] = ["--allow-direct-routing"]
     if backend == "nftables":
         plan["flags"] = [

@@ -45,6 +45,9 @@ TLS_PAIRS = (
     ("flannel_etcd_certfile_src", "flannel_etcd_keyfile_src"),
 )
 VIEW_VARS = ("ansible_host", "etcd_address", "flannel_arch", *CLUSTER_VARS, *TLS_FILE_VARS)
+# The docker role's engine settings, read by the engine rule; unlike VIEW_VARS they are
+# also checked against the role's argument spec (variables.py), which has their types.
+ENGINE_VARS = ("docker_firewall_backend", "docker_install_method", "docker_version")
 HOST_GROUPS = ("etcd", "nodes")
 ERROR_KEY = "__errors__"
 
@@ -246,7 +249,7 @@ def inventory_view(
     for group in HOST_GROUPS:
         view[group] = {}
         for name in groups.get(group) or []:
-            picked, failed = pick_vars(hostvars[name], VIEW_VARS)
+            picked, failed = pick_vars(hostvars[name], (*VIEW_VARS, *ENGINE_VARS))
             if failed:
                 picked[ERROR_KEY] = failed
             view[group][name] = picked

@@ -28,6 +28,13 @@ from .model import (
 )
 from .plan import fits
 
+# The engine rule is the docker role's own (one function for both); inside the built
+# collection it is a sibling module, in the repository a top-level one (see __init__).
+try:
+    from .. import flannel_docker_engine as docker_engine
+except ImportError:
+    import flannel_docker_engine as docker_engine  # type: ignore[no-redef]
+
 
 def check_templating(facts: Facts, report: Report) -> None:
     """A host variable that fails to template."""
@@ -332,3 +339,31 @@ def check_ipv6_subnets_fit(facts: Facts, report: Report) -> None:
             f"/{v6['subnet_len']} fit between IPv6SubnetMin and IPv6SubnetMax, but "
             f"group nodes has {needed} hosts"
         )
+
+
+def check_docker_engines(facts: Facts, report: Report) -> None:
+    """Docker's firewall backend and a pinned engine can carry the overlay (per node)."""
+    nftables: list[str] = []
+    refused: dict[tuple[str, str], list[str]] = {}
+    for name, hostvars in facts.nodes.items():
+        backend = hostvars.get("docker_firewall_backend", "iptables")
+        if backend not in docker_engine.BACKENDS:
+            continue  # the role's argument spec names the choices
+        if backend == "nftables" and facts.config and facts.config.get("EnableNFTables") is True:
+            nftables.append(name)
+        pinned = hostvars.get("docker_version")
+        if hostvars.get("docker_install_method") != "repo" or not isinstance(pinned, str):
+            continue  # only the repo method installs the version it is given
+        version = docker_engine.engine_version(pinned)
+        problem = docker_engine.engine_problem(version, backend) if version else None
+        if problem:
+            refused.setdefault((pinned, problem), []).append(name)
+    if nftables:
+        report.error(
+            f"docker_firewall_backend: nftables together with {CONFIG_VAR}.EnableNFTables "
+            f"(host(s) {describe_hosts(nftables)}) has not been proven on the lab, so it is "
+            "refused: use docker_firewall_backend: iptables, or leave EnableNFTables off"
+        )
+    for (pinned, problem), names in refused.items():
+        on = describe_hosts(names)
+        report.error(f"docker_version: {show(pinned)} on host(s) {on}: {problem}")

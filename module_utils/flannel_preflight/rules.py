@@ -74,6 +74,7 @@ RULES: tuple[Rule, ...] = (
     _rule("O7", config.check_docker_ranges, config_only=True),
     _rule("H2-H3", inventory.check_host_gw),
     _rule("H4", inventory.check_udp_arch),
+    _rule("D1-D2", inventory.check_docker_engines),
     _rule("T1-T4", inventory.check_tls_files),
     _rule("N14", inventory.check_subnets_fit),
     _rule("V2", inventory.check_ipv6_subnets_fit),

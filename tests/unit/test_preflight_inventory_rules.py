@@ -225,3 +225,38 @@ def test_etcd_members_sharing_an_etcd_address_are_refused():
         "groups.etcd: hosts e1, e2 share the address 10.9.0.1 (etcd_address); "
         "each etcd member needs its own peer URL"
     )
+
+
+def test_docker_nftables_with_flannel_nftables_is_refused():
+    nodes = {"n1": {"ansible_host": "10.0.0.1", "docker_firewall_backend": "nftables"},
+             "n2": {"ansible_host": "10.0.0.2"}}  # fmt: skip
+    message = one_error(run(net(EnableNFTables=True), nodes=nodes), "docker_firewall_backend:")
+    assert "(host(s) n1)" in message and "EnableNFTables" in message
+    no_errors(run(net(EnableNFTables=True)))  # flannel's nftables alone: left alone
+    no_errors(run(nodes=nodes))  # Docker's nftables alone: the engine decides
+
+
+@pytest.mark.parametrize(
+    ("pinned", "backend", "start"),
+    [
+        ("28.1.1", "iptables", "docker_version: '28.1.1' on host(s) n1: Docker 28.1.1 drops"),
+        ("28.0.0", "nftables", "docker_version: '28.0.0' on host(s) n1: docker_firewall_backend"),
+        ("28.5.2", "nftables", "docker_version: '28.5.2' on host(s) n1: docker_firewall_backend"),
+    ],
+)
+def test_pinned_docker_version_the_overlay_cannot_use(pinned, backend, start):
+    host = {"ansible_host": "10.0.0.1", "docker_install_method": "repo",
+            "docker_version": pinned, "docker_firewall_backend": backend}  # fmt: skip
+    one_error(run(nodes={"n1": host}), start)
+    # the package method installs what the distribution has: the role decides on the host
+    no_errors(run(nodes={"n1": {**host, "docker_install_method": "package"}}))
+
+
+@pytest.mark.parametrize(
+    ("pinned", "backend"),
+    [("27.5.1", "iptables"), ("28.2.0", "iptables"), ("29.8.1", "nftables"), ("", "iptables")],
+)
+def test_pinned_docker_version_the_overlay_can_use(pinned, backend):
+    host = {"ansible_host": "10.0.0.1", "docker_install_method": "repo",
+            "docker_version": pinned, "docker_firewall_backend": backend}  # fmt: skip
+    no_errors(run(nodes={"n1": host}))
