@@ -99,8 +99,10 @@ lint: venv ## yamllint, ansible-lint (production, offline), ruff
 unit: venv ## pytest: unit and controller-side tests
 	$(BIN)/pytest -q tests
 
-plan: venv ## print the flannel plan for INVENTORY; touches no host
-	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/plan.yml
+# make plan: ansible.cfg's inventory unless INVENTORY is given; ARGS='-e k=v ...' is
+# passed on; exits non-zero when the plan has errors.
+plan: venv ## print the flannel plan (INVENTORY=..., ARGS='-e ...'); touches no host
+	$(BIN)/ansible-playbook $(if $(filter command line environment,$(origin INVENTORY)),-i $(INVENTORY)) playbooks/plan.yml $(ARGS)
 
 collection: venv ## build dist/flannel_ansible-flannel-<version>.tar.gz (version: galaxy.yml)
 	$(BIN)/python scripts/build_collection.py

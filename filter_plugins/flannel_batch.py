@@ -21,6 +21,8 @@ parser (module_utils/flannel_docker_opts.py, through flannel_verify_read).
     value at one of ``keys`` (dotted paths into its host vars, e.g.
     ``__flannel_state.restart``), else the number of hosts, so that a run with
     nothing to restart goes through the play in one batch, not one per node.
+``ansible_play_batch | flannel_batch_label(ansible_play_hosts_all, serial)``
+    "batch 2/3: flab2": which batch of a serial play this is, and its hosts.
 """
 
 from __future__ import annotations
@@ -109,6 +111,25 @@ def flannel_restart_serial(
     return max(len(names), 1)
 
 
+def _batch_size(serial: Any, total: int) -> int:
+    """Ansible's batch size for one ``serial`` value: a number, or a percentage of the
+    play's hosts (at least 1)."""
+    text = str(serial).strip()
+    if text.endswith("%"):
+        return max(1, int(total * float(text[:-1]) / 100))
+    return max(1, int(text))
+
+
+def flannel_batch_label(batch: Any, hosts_all: Any, serial: Any) -> str:
+    names, batch = [str(h) for h in hosts_all or []], [str(h) for h in batch or []]
+    if not names or not batch or batch[0] not in names:
+        return f"batch: {', '.join(batch) or 'no host'}"
+    # a no-op run goes through the play in one batch of every host (restart_serial)
+    size = len(names) if len(batch) == len(names) else _batch_size(serial, len(names))
+    total = -(-len(names) // size)
+    return f"batch {names.index(batch[0]) // size + 1}/{total}: {', '.join(batch)}"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -116,4 +137,5 @@ class FilterModule:
             "flannel_lease_subnet": flannel_lease_subnet,
             "flannel_lease_name": flannel_lease_name,
             "flannel_restart_serial": flannel_restart_serial,
+            "flannel_batch_label": flannel_batch_label,
         }

@@ -42,6 +42,7 @@ class Case:
     nodes_vars: dict = field(default_factory=dict)
     addresses: dict = field(default_factory=lambda: dict(ADDRESSES))
     command: str = "playbook"
+    limit: str = ""
 
 
 def cfg(**keys) -> dict:
@@ -155,15 +156,22 @@ CASES = {
         nodes_vars=cfg(SubnetLen=31),
         expect=("flannel_network_config.SubnetLen: 31 is outside",),
     ),
-    "plan_shows_errors_without_failing": Case(
-        ok=True,
+    "plan_shows_every_error_then_exits_non_zero": Case(
         playbook=PLAN,
         extra_vars=cfg(SubnetLen=31),
         expect=(
             "Network:        10.244.0.0/16",
             "MTU by backend: vxlan 1450, udp 1472, host-gw 1500, ipip 1480, wireguard 1420",
             "ERROR: flannel_network_config.SubnetLen: 31",
+            "The plan has 1 error(s), listed above",
         ),
+    ),
+    # --limit without localhost would skip the preflight play: the run stops instead.
+    "limit_without_localhost_stops_the_run": Case(
+        ok=False,
+        playbook="site",
+        limit="h3",
+        expect=("--limit h3 leaves out localhost, so the controller-side preflight did not run",),
     ),
     "plan_valid": Case(
         ok=True,
@@ -260,6 +268,8 @@ def run_case(name: str, case: Case, base: Path) -> dict:
         if playbook == "site" or (playbook == PREFLIGHT and not case.ok):
             playbook = str(ROOT / "site.yml")
         argv = [str(BIN / "ansible-playbook"), "-i", str(inventory), playbook, "-e", f"@{extra}"]
+        if case.limit:
+            argv += ["--limit", case.limit]
     env = {
         **os.environ,
         "ANSIBLE_FORCE_COLOR": "0",

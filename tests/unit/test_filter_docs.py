@@ -37,7 +37,7 @@ EXPORTS = _exports()
 
 def test_there_are_filters_and_docs():
     assert len(PLUGIN_FILES) == 10
-    assert len(EXPORTS) == 36
+    assert len(EXPORTS) == 37
 
 
 def test_no_orphaned_doc_file():

@@ -96,3 +96,14 @@ def test_restart_serial_is_the_batch_only_when_a_host_is_busy():
     assert serial(["a", "b", "c"], hv, 2, keys) == 3
     hv["c"] = {"__flannel_restarted": "true"}
     assert serial(["a", "b", "c"], hv, 2, keys) == 2
+
+
+def test_batch_label_names_the_batch_and_its_hosts():
+    label = fb.flannel_batch_label
+    hosts = ["a", "b", "c"]
+    assert label(["a"], hosts, 1) == "batch 1/3: a"
+    assert label(["b"], hosts, "1") == "batch 2/3: b"
+    assert label(["c"], hosts, 2) == "batch 2/2: c"
+    assert label(["a", "b", "c"], hosts, 1) == "batch 1/1: a, b, c"  # a no-op run: one batch
+    assert label(["b"], hosts, "34%") == "batch 2/3: b"
+    assert label([], hosts, 1) == "batch: no host"
