@@ -48,6 +48,10 @@ VIEW_VARS = ("ansible_host", "etcd_address", "flannel_arch", *CLUSTER_VARS, *TLS
 # The docker role's engine settings, read by the engine rule; unlike VIEW_VARS they are
 # also checked against the role's argument spec (variables.py), which has their types.
 ENGINE_VARS = ("docker_firewall_backend", "docker_install_method", "docker_version")
+# What the install methods take (release_rules.py), checked the same way.
+RELEASE_VARS = (
+    "flannel_version", "etcd_version", "flannel_binary_src", "etcd_archive_src",
+)  # fmt: skip
 HOST_GROUPS = ("etcd", "nodes")
 ERROR_KEY = "__errors__"
 
@@ -249,7 +253,7 @@ def inventory_view(
     for group in HOST_GROUPS:
         view[group] = {}
         for name in groups.get(group) or []:
-            picked, failed = pick_vars(hostvars[name], (*VIEW_VARS, *ENGINE_VARS))
+            picked, failed = pick_vars(hostvars[name], (*VIEW_VARS, *ENGINE_VARS, *RELEASE_VARS))
             if failed:
                 picked[ERROR_KEY] = failed
             view[group][name] = picked

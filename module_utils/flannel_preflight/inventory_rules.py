@@ -312,6 +312,21 @@ def check_tls_files(facts: Facts, report: Report) -> None:
             report.error(f"{var}: {path} does not exist on the controller{on}{where}")
         elif not os.path.isfile(found):
             report.error(f"{var}: {found} is not a regular file{on}")
+        elif not _holds_pem(found):
+            report.error(
+                f"{var}: {found} holds no PEM block (-----BEGIN ...){on}; give the PEM "
+                "certificate or key file, not a DER file or another file"
+            )
+
+
+def _holds_pem(path: str) -> bool:
+    """The file starts a PEM block within its first 64 KiB (an unreadable one counts:
+    the run reads it later and says why)."""
+    try:
+        with open(path, "rb") as fh:
+            return b"-----BEGIN " in fh.read(65536)
+    except OSError:
+        return True
 
 
 def check_subnets_fit(facts: Facts, report: Report) -> None:

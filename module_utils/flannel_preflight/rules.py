@@ -22,6 +22,7 @@ from typing import Any
 from . import backend_rules as backend
 from . import config_rules as config
 from . import inventory_rules as inventory
+from . import release_rules as release
 from .inventory import Facts
 from .model import CONFIG_VAR, Report
 
@@ -75,7 +76,9 @@ RULES: tuple[Rule, ...] = (
     _rule("H2-H3", inventory.check_host_gw),
     _rule("H4", inventory.check_udp_arch),
     _rule("D1-D2", inventory.check_docker_engines),
-    _rule("T1-T4", inventory.check_tls_files),
+    _rule("T1-T5", inventory.check_tls_files),
+    _rule("R1", release.check_release_versions),
+    _rule("R2", release.check_release_files),
     _rule("N14", inventory.check_subnets_fit),
     _rule("V2", inventory.check_ipv6_subnets_fit),
 )

@@ -162,7 +162,7 @@ def test_tls_file_missing(tmp_path):
 
 def test_tls_files_present(tmp_path):
     for name in ("cert.pem", "key.pem", "ca.pem"):
-        (tmp_path / name).write_text("x")
+        (tmp_path / name).write_text("-----BEGIN X-----\nMII\n-----END X-----\n")
     tls = {
         "flannel_etcd_certfile_src": "cert.pem",
         "flannel_etcd_keyfile_src": str(tmp_path / "key.pem"),
@@ -260,3 +260,52 @@ def test_pinned_docker_version_the_overlay_can_use(pinned, backend):
     host = {"ansible_host": "10.0.0.1", "docker_install_method": "repo",
             "docker_version": pinned, "docker_firewall_backend": backend}  # fmt: skip
     no_errors(run(nodes={"n1": host}))
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "hint"),
+    [
+        ("flannel_version", "0.28.9", "write the release tag with its v, e.g. v0.28.9"),
+        ("flannel_version", "latest", "e.g. v0.28.9"),
+        ("etcd_version", "v3.6.16", "write it without the v, e.g. 3.6.16"),
+        ("etcd_version", "3.6", "e.g. 3.6.16"),
+    ],
+)
+def test_release_versions_as_the_roles_write_them(var, value, hint):
+    host = {"ansible_host": "10.0.0.1", var: value}
+    message = one_error(
+        run(etcd={"n1": host}, nodes={"n1": host}), f"{var}: {value!r} on host(s) n1"
+    )
+    assert message.endswith(hint)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"), [("flannel_version", "v0.28.9"), ("etcd_version", "3.6.16"),
+                       ("etcd_version", "3.6.0-rc.1")]
+)  # fmt: skip
+def test_release_versions_that_pass(var, value):
+    host = {"ansible_host": "10.0.0.1", var: value}
+    no_errors(run(etcd={"n1": host}, nodes={"n1": host}))
+
+
+def test_release_files_must_exist_on_the_controller(tmp_path):
+    there = tmp_path / "flanneld"
+    there.write_bytes(b"\x7fELF")
+    host = {"ansible_host": "10.0.0.1", "flannel_binary_src": str(tmp_path / "nope")}
+    message = one_error(run(nodes={"n1": host}), "flannel_binary_src:")
+    assert "does not exist on the controller (host(s) n1)" in message
+    no_errors(run(nodes={"n1": {**host, "flannel_binary_src": str(there)}}))
+    etcd = {"e1": {"ansible_host": "10.0.0.1", "etcd_archive_src": str(tmp_path)}}
+    assert "not a readable regular file" in one_error(run(etcd=etcd), "etcd_archive_src:")
+
+
+def test_tls_file_without_pem_is_refused(tmp_path):
+    der, pem = tmp_path / "ca.der", tmp_path / "ca.pem"
+    der.write_bytes(b"0\x82\x01\x0a")
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n")
+    key = tmp_path / "ca.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n")
+    host = {"ansible_host": "10.0.0.1", "etcd_tls_ca_cert_src": str(der),
+            "etcd_tls_ca_key_src": str(key)}  # fmt: skip
+    assert "holds no PEM block" in one_error(run(etcd={"e1": host}), "etcd_tls_ca_cert_src:")
+    no_errors(run(etcd={"e1": {**host, "etcd_tls_ca_cert_src": str(pem)}}))
