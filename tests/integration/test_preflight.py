@@ -166,6 +166,19 @@ CASES = {
             "The plan has 1 error(s), listed above",
         ),
     ),
+    # reset.yml restarts Docker (containers stop): it asks first, --limit or not.
+    "reset_asks_before_restarting_docker": Case(
+        playbook="playbooks/reset.yml",
+        expect=(
+            "playbooks/reset.yml restarts Docker on h1, h2, h3, which stops",
+            "Confirm with -e docker_reset_confirm=restart-docker",
+        ),
+    ),
+    "reset_asks_with_a_limit_too": Case(
+        playbook="playbooks/reset.yml",
+        limit="h2",
+        expect=("playbooks/reset.yml restarts Docker on h2, which stops",),
+    ),
     # --limit without localhost would skip the preflight play: the run stops instead.
     "limit_without_localhost_stops_the_run": Case(
         ok=False,
