@@ -266,6 +266,20 @@ def resolve_file(path: str, search_dirs: Sequence[str]) -> tuple[str | None, lis
     return None, candidates
 
 
+def find_controller_file(
+    var: str, path: str, on: str, search_dirs: Sequence[str], report: Report
+) -> str | None:
+    """The controller file ``path`` of ``var``, or None after reporting that it does not
+    exist (``on`` names the hosts that use it)."""
+    found, looked = resolve_file(path, search_dirs)
+    if found is None:
+        where = (
+            "" if os.path.isabs(os.path.expanduser(path)) else f"; looked in {', '.join(looked)}"
+        )
+        report.error(f"{var}: {path} does not exist on the controller{on}{where}")
+    return found
+
+
 def check_tls_files(facts: Facts, report: Report) -> None:
     """User-supplied TLS files: each given one must exist; cert and key come in pairs."""
     defaults: Mapping[str, Any] = facts.tls_defaults
@@ -301,16 +315,11 @@ def check_tls_files(facts: Facts, report: Report) -> None:
             "useless without its key and the other way round"
         )
     for (var, path), names in uses.items():
-        found, looked = resolve_file(path, facts.search_dirs)
         on = which(names, "used by")
+        found = find_controller_file(var, path, on, facts.search_dirs, report)
         if found is None:
-            where = (
-                ""
-                if os.path.isabs(os.path.expanduser(path))
-                else f"; looked in {', '.join(looked)}"
-            )
-            report.error(f"{var}: {path} does not exist on the controller{on}{where}")
-        elif not os.path.isfile(found):
+            continue
+        if not os.path.isfile(found):
             report.error(f"{var}: {found} is not a regular file{on}")
         elif not _holds_pem(found):
             report.error(

@@ -12,7 +12,7 @@ import os
 import re
 
 from .inventory import Facts
-from .inventory_rules import resolve_file
+from .inventory_rules import find_controller_file
 from .model import Report, describe_hosts, show
 
 # flannel's release tags carry the v (v0.28.9); etcd_version goes into the release URL
@@ -58,14 +58,7 @@ def check_release_files(facts: Facts, report: Report) -> None:
             if isinstance(value, str) and value:
                 uses.setdefault(value, []).append(name)
         for path, names in uses.items():
-            found, looked = resolve_file(path, facts.search_dirs)
             on = f" (host(s) {describe_hosts(names)})"
-            if found is None:
-                where = (
-                    ""
-                    if os.path.isabs(os.path.expanduser(path))
-                    else f"; looked in {', '.join(looked)}"
-                )
-                report.error(f"{var}: {path} does not exist on the controller{on}{where}")
-            elif not os.path.isfile(found) or not os.access(found, os.R_OK):
+            found = find_controller_file(var, path, on, facts.search_dirs, report)
+            if found is not None and not (os.path.isfile(found) and os.access(found, os.R_OK)):
                 report.error(f"{var}: {found} is not a readable regular file{on}")
